@@ -1,0 +1,62 @@
+using Lightweight.ML.MLNet;
+using Microsoft.ML;
+
+namespace Lightweight.ML;
+
+/// <summary>
+/// The zoo's trainers on <c>mlContext.MulticlassClassification.Trainers</c>: each with a column-name overload and an
+/// options overload, as ML.NET's own trainers. See <c>examples/Quickstart</c> for a runnable sample.
+/// </summary>
+public static class LightweightTrainersCatalog
+{
+    /// <summary>Trains a ShuffleNetV2 image classifier (torchvision's architecture) with TorchSharp.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key-typed label column. Default <c>"Label"</c>.</param>
+    /// <param name="imageColumnName">Image column from <c>LoadImages</c>. Default <c>"Image"</c>.</param>
+    /// <param name="modelSize">Width multiplier. Default 1.0×.</param>
+    /// <param name="imageSize">Network input side in pixels. Default 224.</param>
+    /// <param name="epochs">Training epochs. Default 10.</param>
+    public static ImageClassificationTrainer ShuffleNetV2(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string imageColumnName = "Image", ShuffleNetV2Size modelSize = ShuffleNetV2Size.X1_0,
+        int imageSize = 224, int epochs = 10)
+        => catalog.ShuffleNetV2(new ShuffleNetV2Options
+        {
+            LabelColumnName = labelColumnName, ImageColumnName = imageColumnName, ModelSize = modelSize, ImageSize = imageSize, Epochs = epochs,
+        });
+
+    /// <summary>Trains a ShuffleNetV2 image classifier with the given options.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="options">Trainer options; see <see cref="ShuffleNetV2Options"/>.</param>
+    public static ImageClassificationTrainer ShuffleNetV2(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        ShuffleNetV2Options options)
+        => Create(catalog, options);
+
+    /// <summary>Trains a GhostNet image classifier (timm's <c>ghostnet_100</c> table scaled by <paramref name="width"/>) with TorchSharp.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key-typed label column. Default <c>"Label"</c>.</param>
+    /// <param name="imageColumnName">Image column from <c>LoadImages</c>. Default <c>"Image"</c>.</param>
+    /// <param name="width">Width multiplier. Default 1.0.</param>
+    /// <param name="imageSize">Network input side in pixels. Default 224.</param>
+    /// <param name="epochs">Training epochs. Default 10.</param>
+    public static ImageClassificationTrainer GhostNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string imageColumnName = "Image", float width = 1.0f, int imageSize = 224, int epochs = 10)
+        => catalog.GhostNet(new GhostNetOptions
+        {
+            LabelColumnName = labelColumnName, ImageColumnName = imageColumnName, Width = width, ImageSize = imageSize, Epochs = epochs,
+        });
+
+    /// <summary>Trains a GhostNet image classifier with the given options.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="options">Trainer options; see <see cref="GhostNetOptions"/>.</param>
+    public static ImageClassificationTrainer GhostNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        GhostNetOptions options)
+        => Create(catalog, options);
+
+    private static ImageClassificationTrainer Create(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        ImageClassificationTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new ImageClassificationTrainer(MLNetInternals.GetEnvironment(catalog), options);
+    }
+}

@@ -1,0 +1,33 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Lightweight.ML.Models;
+
+/// <summary>
+/// Common shape of every network in the zoo: a feature extractor followed by a classification head,
+/// as timm splits them (<c>forward_features</c> / <c>forward_head</c>).
+/// </summary>
+public abstract class ImageClassifierModel : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Creates the module with the given TorchSharp module name.</summary>
+    protected ImageClassifierModel(string name) : base(name) { }
+
+    /// <summary>Number of output classes (logits per image).</summary>
+    public abstract int NumClasses { get; }
+
+    /// <summary>Number of input channels the stem expects (1 or 3).</summary>
+    public abstract int InChannels { get; }
+
+    /// <summary>Maps a batch <c>[N, C, H, W]</c> to the last feature map, before pooling.</summary>
+    public abstract Tensor ForwardFeatures(Tensor x);
+
+    /// <summary>Maps the last feature map to logits <c>[N, NumClasses]</c> (pooling, dropout, classifier).</summary>
+    public abstract Tensor ForwardHead(Tensor features);
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        using var features = ForwardFeatures(x);
+        return ForwardHead(features);
+    }
+}

@@ -1,0 +1,168 @@
+using Lightweight.ML.Models;
+using Microsoft.ML;
+
+namespace Lightweight.ML;
+
+/// <summary>
+/// Settings shared by every image-classification trainer of the zoo (data columns, input, optimisation, device).
+/// Each architecture adds its own options in a derived class (<see cref="ShuffleNetV2Options"/>, <see cref="GhostNetOptions"/>).
+/// Values are checked when the trainer is created and again at <c>Fit</c>; a bad value throws an
+/// <see cref="ArgumentException"/> naming the option.
+/// </summary>
+public abstract class ImageClassificationTrainerOptions
+{
+    /// <summary>Key-typed label column (use <c>MapValueToKey</c> first). Default <c>"Label"</c>.</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>Image column of ML.NET's <c>MLImage</c> type, as <c>LoadImages</c> makes. Default <c>"Image"</c>.</summary>
+    public string ImageColumnName { get; set; } = "Image";
+
+    /// <summary>
+    /// Text column with the image's path, used only to name the file in error messages (and to load validation images
+    /// when <see cref="ValidationSet"/> has no image column). Default <c>"ImagePath"</c>; ignored when absent.
+    /// </summary>
+    public string ImagePathColumnName { get; set; } = "ImagePath";
+
+    /// <summary>Output column of softmax probabilities. Default <c>"Score"</c>.</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+
+    /// <summary>Output key column of the most probable class. Default <c>"PredictedLabel"</c>.</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>Side of the square network input in pixels; images are resized to it. Default 224; 16 to 4096.</summary>
+    public int ImageSize { get; set; } = 224;
+
+    /// <summary>Input channels: 3 (RGB, default) or 1 (grayscale, luma).</summary>
+    public int InputChannels { get; set; } = 3;
+
+    /// <summary>
+    /// Use the small-input stem (stride-1 first convolution, no max-pool, as CIFAR variants do). Default <c>null</c>:
+    /// on when <see cref="ImageSize"/> ≤ 64.
+    /// </summary>
+    public bool? SmallInputStem { get; set; }
+
+    /// <summary>Per-channel mean for normalisation, one per input channel. Default <c>null</c>: ImageNet's.</summary>
+    public float[]? Mean { get; set; }
+
+    /// <summary>Per-channel standard deviation for normalisation, one per input channel. Default <c>null</c>: ImageNet's.</summary>
+    public float[]? Std { get; set; }
+
+    /// <summary>Passes over the training data. Default 10; at least 1.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Images per optimizer step, and per forward when scoring. Default 64; 2 to 65536.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Optimizer. Default <see cref="ImageClassifierOptimizer.Sgd"/> (with Nesterov momentum).</summary>
+    public ImageClassifierOptimizer Optimizer { get; set; } = ImageClassifierOptimizer.Sgd;
+
+    /// <summary>
+    /// Peak learning rate, reached after warm-up and decayed to 0 by a per-step cosine schedule. Default <c>null</c>:
+    /// 0.1 × <see cref="BatchSize"/> / 256 for SGD (linear scaling), 0.001 for AdamW. Must be positive and finite.
+    /// </summary>
+    public double? LearningRate { get; set; }
+
+    /// <summary>SGD momentum. Default 0.9; in [0, 1).</summary>
+    public double Momentum { get; set; } = 0.9;
+
+    /// <summary>Nesterov momentum for SGD. Default <c>true</c>.</summary>
+    public bool Nesterov { get; set; } = true;
+
+    /// <summary>
+    /// Weight decay (L2 for SGD, decoupled for AdamW). Default <c>null</c>: 4e-5 for SGD (the ShuffleNetV2 recipe),
+    /// 0.05 for AdamW. At least 0.
+    /// </summary>
+    public double? WeightDecay { get; set; }
+
+    /// <summary>Label smoothing of the cross-entropy loss. Default 0.1; in [0, 1).</summary>
+    public double LabelSmoothing { get; set; } = 0.1;
+
+    /// <summary>Epochs of linear learning-rate warm-up from 0 before the cosine decay. Default 0; in [0, <see cref="Epochs"/>).</summary>
+    public double WarmupEpochs { get; set; }
+
+    /// <summary>Torch device: <c>"cpu"</c> (default), <c>"cuda"</c>, <c>"cuda:1"</c>… CUDA needs a CUDA libtorch package.</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Intra-op threads for libtorch (<c>torch.set_num_threads</c>). Default <c>null</c>: one per core.</summary>
+    public int? NumberOfThreads { get; set; }
+
+    /// <summary>Seed for weight initialisation, shuffling and dropout. Default <c>null</c>: drawn from the <c>MLContext</c>'s seed.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>
+    /// Optional validation data, evaluated after every epoch (loss and accuracy reported through the log channel and
+    /// <see cref="Progress"/>). Either the same raw form as the training input of the pipeline (text label and
+    /// <see cref="ImagePathColumnName"/>), or already transformed (key label and image column).
+    /// </summary>
+    public IDataView? ValidationSet { get; set; }
+
+    /// <summary>Receives one <see cref="TrainingProgress"/> per epoch. Default <c>null</c>.</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+
+    /// <summary>Short architecture name used for logging, e.g. <c>"ShuffleNetV2-0.5x"</c>.</summary>
+    public abstract string ModelName { get; }
+
+    /// <summary>Builds a freshly initialised network for these options.</summary>
+    /// <param name="numClasses">Number of classes.</param>
+    public abstract ImageClassifierModel CreateModel(int numClasses);
+
+    internal bool UseSmallInputStem => SmallInputStem ?? ImageSize <= 64;
+
+    internal double EffectiveLearningRate => LearningRate ?? (Optimizer == ImageClassifierOptimizer.Sgd ? 0.1 * BatchSize / 256 : 1e-3);
+
+    internal double EffectiveWeightDecay => WeightDecay ?? (Optimizer == ImageClassifierOptimizer.Sgd ? 4e-5 : 0.05);
+
+    internal ImagePreprocessing CreatePreprocessing()
+    {
+        if (InputChannels is not (1 or 3))
+            throw new ArgumentOutOfRangeException(nameof(InputChannels), InputChannels, "InputChannels must be 1 (grayscale) or 3 (RGB).");
+        if (ImageSize is < 16 or > 4096)
+            throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be between 16 and 4096 pixels.");
+        if (Mean is not null && Mean.Length != InputChannels)
+            throw new ArgumentException($"Mean has {Mean.Length} value(s) but InputChannels is {InputChannels}.", nameof(Mean));
+        if (Std is not null && Std.Length != InputChannels)
+            throw new ArgumentException($"Std has {Std.Length} value(s) but InputChannels is {InputChannels}.", nameof(Std));
+        if (Std is not null && Std.Any(v => !(v > 0) || float.IsInfinity(v)))
+            throw new ArgumentOutOfRangeException(nameof(Std), $"Std values must be positive and finite; got [{string.Join(", ", Std)}].");
+        if (Mean is not null && Mean.Any(v => !float.IsFinite(v)))
+            throw new ArgumentOutOfRangeException(nameof(Mean), $"Mean values must be finite; got [{string.Join(", ", Mean)}].");
+        return new ImagePreprocessing(ImageSize, InputChannels, Mean, Std);
+    }
+
+    /// <summary>Checks every option; throws an <see cref="ArgumentException"/> naming the first bad one.</summary>
+    public virtual void Validate()
+    {
+        RequireName(LabelColumnName, nameof(LabelColumnName));
+        RequireName(ImageColumnName, nameof(ImageColumnName));
+        RequireName(ScoreColumnName, nameof(ScoreColumnName));
+        RequireName(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
+        if (ScoreColumnName == PredictedLabelColumnName)
+            throw new ArgumentException($"ScoreColumnName and PredictedLabelColumnName are both '{ScoreColumnName}'.", nameof(PredictedLabelColumnName));
+        CreatePreprocessing();
+        if (Epochs < 1)
+            throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1.");
+        if (BatchSize is < 2 or > 65536)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be between 2 and 65536 (batch norm needs 2 images per step).");
+        if (!Enum.IsDefined(Optimizer))
+            throw new ArgumentOutOfRangeException(nameof(Optimizer), Optimizer, $"Unknown optimizer; expected one of {string.Join(", ", Enum.GetNames<ImageClassifierOptimizer>())}.");
+        if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr)))
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), lr, "LearningRate must be positive and finite.");
+        if (!(Momentum >= 0 && Momentum < 1))
+            throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
+        if (WeightDecay is { } wd && !(wd >= 0 && double.IsFinite(wd)))
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), wd, "WeightDecay must be finite and at least 0.");
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1))
+            throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
+        if (!(WarmupEpochs >= 0 && WarmupEpochs < Epochs))
+            throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs, $"WarmupEpochs must be in [0, Epochs={Epochs}).");
+        if (NumberOfThreads is < 1)
+            throw new ArgumentOutOfRangeException(nameof(NumberOfThreads), NumberOfThreads, "NumberOfThreads must be at least 1.");
+        RequireName(Device, nameof(Device));
+    }
+
+    private static void RequireName(string? value, string option)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new ArgumentException($"{option} must be a non-empty column name.", option);
+    }
+}
