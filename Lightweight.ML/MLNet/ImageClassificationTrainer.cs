@@ -27,6 +27,7 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
         _env = env;
         Options = options ?? throw new ArgumentNullException(nameof(options));
         options.Validate();
+        TorchRuntime.PrepareProcess();
     }
 
     /// <summary>The options this trainer fits with (checked again at <see cref="Fit"/>).</summary>

@@ -142,11 +142,8 @@ public sealed class GhostNet : ImageClassifierModel
         return classifier.call(x).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// Replaces the classifier with a freshly initialised one for <paramref name="numClasses"/> classes,
-    /// on the device and dtype of the rest of the network (timm's <c>reset_classifier</c>).
-    /// </summary>
-    public void ResetClassifier(int numClasses)
+    /// <inheritdoc/>
+    public override void ResetClassifier(int numClasses)
     {
         CheckNumClasses(numClasses);
         var old = classifier;

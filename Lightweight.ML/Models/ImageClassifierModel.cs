@@ -24,6 +24,12 @@ public abstract class ImageClassifierModel : nn.Module<Tensor, Tensor>
     /// <summary>Maps the last feature map to logits <c>[N, NumClasses]</c> (pooling, dropout, classifier).</summary>
     public abstract Tensor ForwardHead(Tensor features);
 
+    /// <summary>
+    /// Replaces the classifier with a freshly initialised one for <paramref name="numClasses"/> classes, on the same
+    /// device, for fine-tuning (timm's <c>reset_classifier</c>).
+    /// </summary>
+    public abstract void ResetClassifier(int numClasses);
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {

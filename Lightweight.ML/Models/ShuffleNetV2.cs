@@ -98,12 +98,13 @@ public sealed class ShuffleNetV2 : ImageClassifierModel
         return fc.call(pooled);
     }
 
-    /// <summary>Replaces the classifier with a freshly initialised one for <paramref name="numClasses"/> classes.</summary>
-    public void ResetClassifier(int numClasses)
+    /// <inheritdoc/>
+    public override void ResetClassifier(int numClasses)
     {
         CheckClassifierArguments(numClasses, _inChannels);
         var old = fc;
-        fc = nn.Linear(old.in_features, numClasses).to(old.weight!.device);
+        fc = nn.Linear(old.in_features, numClasses, device: old.weight!.device, dtype: old.weight.dtype);
+        register_module(nameof(fc), null!); // unregister the old head before registering the new one
         register_module(nameof(fc), fc);
         old.Dispose();
     }

@@ -15,13 +15,24 @@ internal static class TorchRuntime
 {
     private const int M_TRIM_THRESHOLD = -1;
     private const int M_MMAP_THRESHOLD = -3;
+    private static readonly Lazy<bool> Prepared = new(() =>
+    {
+        TuneMalloc();
+        return true;
+    }, LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly Lazy<bool> Initialized = new(Initialize, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Whether glibc's malloc thresholds were raised by this process.</summary>
     public static bool MallocTuned { get; private set; }
 
-    /// <summary>Loads libtorch (once) and tunes malloc; throws an explanatory exception when libtorch cannot load.</summary>
+    /// <summary>Loads libtorch (once) after <see cref="PrepareProcess"/>; throws an explanatory exception when libtorch cannot load.</summary>
     public static void EnsureInitialized() => _ = Initialized.Value;
+
+    /// <summary>
+    /// Process settings that should precede the first libtorch allocation (malloc thresholds). Touches no
+    /// torch type, so it can run before the JIT loads libtorch for a method that uses it; call it early (trainer creation).
+    /// </summary>
+    public static void PrepareProcess() => _ = Prepared.Value;
 
     /// <summary>Parses a device string such as <c>"cpu"</c>, <c>"cuda"</c> or <c>"cuda:1"</c> and checks it is usable.</summary>
     public static Device ParseDevice(string device, string optionName = "Device")
@@ -60,7 +71,7 @@ internal static class TorchRuntime
 
     private static bool Initialize()
     {
-        TuneMalloc();
+        PrepareProcess();
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
