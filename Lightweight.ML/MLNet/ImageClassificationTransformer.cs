@@ -73,7 +73,7 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         return new ImageClassificationDataView(this, input);
     }
 
@@ -81,7 +81,7 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         return new ImageClassificationRowMapper(this, inputSchema);
     }
 
@@ -90,7 +90,10 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
         $"{nameof(ImageClassificationTransformer)} cannot be saved with mlContext.Model.Save: ML.NET's ModelSaveContext is internal " +
         "to ML.NET (dotnet/machinelearning#4911). Keep the fitted transformer in memory for now.");
 
-    /// <summary>Releases the network's native memory.</summary>
+    /// <summary>
+    /// Releases the network's native memory. A <c>PredictionEngine</c> created from this transformer (or a chain holding it)
+    /// calls this when disposed, unless created with <c>PredictionEngineOptions.OwnsTransformer = false</c>.
+    /// </summary>
     public void Dispose()
     {
         lock (_forwardLock)
@@ -99,6 +102,15 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
             _disposed = true;
             _model.Dispose();
         }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+            throw new ObjectDisposedException(nameof(ImageClassificationTransformer),
+                "This fitted image classifier was disposed. Note that disposing a PredictionEngine disposes the model it was " +
+                "created from (ML.NET's default); create engines with new PredictionEngineOptions { OwnsTransformer = false } " +
+                "to keep using the model afterwards.");
     }
 
     internal DataViewSchema.Column[] RequiredInputColumns(DataViewSchema inputSchema)
@@ -111,7 +123,7 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
     {
         lock (_forwardLock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfDisposed();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var x = Preprocessing.Normalize(pixels, _device);

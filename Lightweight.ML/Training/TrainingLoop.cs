@@ -80,6 +80,7 @@ internal sealed class TrainingLoop
             _channel.Info(MessageSensitivity.None, $"{o.ModelName} {progress}");
             o.Progress?.Report(progress);
         }
+        _model.zero_grad(set_to_none: true); // scoring needs no gradients: free them (and their tensors)
         _model.eval();
     }
 
