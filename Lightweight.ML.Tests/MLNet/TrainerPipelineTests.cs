@@ -137,25 +137,25 @@ public sealed class TrainerPipelineTests
         options.Epochs = 2;
         // What a bare network of this architecture keeps alive while it exists, and leaves behind (TorchSharp's own
         // per-parameter bookkeeping) once disposed: Fit may keep exactly that, nothing more.
-        long before = torch.Tensor.TotalCount;
+        long before = LiveTensors();
         var bare = options.CreateModel(2);
-        long networkTensors = torch.Tensor.TotalCount - before;
+        long networkTensors = LiveTensors() - before;
         bare.Dispose();
-        long residue = torch.Tensor.TotalCount - before;
+        long residue = LiveTensors() - before;
 
-        long baseline = torch.Tensor.TotalCount;
+        long baseline = LiveTensors();
         var model = Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options)).Fit(train);
         var trainer = ((IEnumerable<ITransformer>)model).OfType<ImageClassificationTransformer>().Single();
-        long afterFit = torch.Tensor.TotalCount;
+        long afterFit = LiveTensors();
         Assert.AreEqual(baseline + networkTensors, afterFit, "Fit kept tensors beyond the trained network's own");
 
         Assert.AreEqual(1000, Pipelines.Scores(model.Transform(thousand)).Count);
         using (var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(model, KeepModel))
             for (int i = 0; i < 20; i++) engine.Predict(rows[i]);
-        Assert.AreEqual(afterFit, torch.Tensor.TotalCount, "scoring 1,000 rows left tensors alive");
+        Assert.AreEqual(afterFit, LiveTensors(), "scoring 1,000 rows left tensors alive");
 
         trainer.Dispose();
-        Assert.AreEqual(baseline + residue, torch.Tensor.TotalCount, "disposing the transformer releases the network");
+        Assert.AreEqual(baseline + residue, LiveTensors(), "disposing the transformer releases the network");
     }
 
     [TestMethod]
@@ -170,6 +170,15 @@ public sealed class TrainerPipelineTests
         // ML.NET's PredictionEngine owns (and disposed) the transformer by default.
         var e = Assert.ThrowsExactly<ObjectDisposedException>(() => model.Transform(train));
         StringAssert.Contains(e.Message, "OwnsTransformer = false");
+    }
+
+    /// <summary>Live tensor wrappers after collecting garbage, so earlier tests' unreachable objects don't drift the count.</summary>
+    private static long LiveTensors()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return torch.Tensor.TotalCount;
     }
 
     private static IEnumerable<Exception> Flatten(Exception? e)

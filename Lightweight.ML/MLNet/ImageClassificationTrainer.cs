@@ -82,13 +82,15 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
         var o = Options;
         var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
         if (label.Name is null)
-            throw new ArgumentException($"Label column '{o.LabelColumnName}' was not found.", nameof(inputSchema));
+            throw new ArgumentException($"Label column '{o.LabelColumnName}' was not found. Set LabelColumnName, or add " +
+                                        $"MapValueToKey(\"{o.LabelColumnName}\") on a text label column.", nameof(inputSchema));
         if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentException($"Label column '{o.LabelColumnName}' must be a scalar key; found {Describe(label)}. " +
                                         $"Add MapValueToKey(\"{o.LabelColumnName}\") before the trainer.", nameof(inputSchema));
         var image = inputSchema.FirstOrDefault(c => c.Name == o.ImageColumnName);
         if (image.Name is null)
-            throw new ArgumentException($"Image column '{o.ImageColumnName}' was not found.", nameof(inputSchema));
+            throw new ArgumentException($"Image column '{o.ImageColumnName}' was not found. Add LoadImages(\"{o.ImageColumnName}\", ...) " +
+                                        "before the trainer.", nameof(inputSchema));
         if (image.ItemType is not ImageDataViewType)
             throw new ArgumentException($"Image column '{o.ImageColumnName}' must be an Image; found {Describe(image)}.", nameof(inputSchema));
         var keyValues = label.Annotations?.FirstOrDefault(c => c.Name == ScoreColumns.KeyValues) ?? default;
