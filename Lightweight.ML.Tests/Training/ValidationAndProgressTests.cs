@@ -17,7 +17,7 @@ public sealed class ValidationAndProgressTests
         var reports = new List<TrainingProgress>();
         var options = Tests.MLNet.Pipelines.Small(epochs: 3);
         options.ValidationSet = validation;
-        options.Progress = new SynchronousProgress(reports.Add);
+        options.Progress = new TestProgress(reports.Add);
 
         var model = Tests.MLNet.Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options)).Fit(train);
 
@@ -51,11 +51,5 @@ public sealed class ValidationAndProgressTests
         var e = Assert.ThrowsExactly<InvalidDataException>(() =>
             Tests.MLNet.Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options)).Fit(train));
         StringAssert.Contains(e.Message, "'Coat'");
-    }
-
-    /// <summary>Reports on the calling thread (System.Progress posts to the thread pool).</summary>
-    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -50,9 +50,9 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
         using var channel = host.Start("Training");
         long seed = o.Seed ?? host.Rand.Next();
 
-        using var train = LabeledImageReader.Read(input, o, classNames, preprocessing, "training");
-        CheckClassesPresent(train, classNames, channel);
-        using var validation = o.ValidationSet is { } v ? LabeledImageReader.Read(v, o, classNames, preprocessing, "validation") : null;
+        var (train, validation) = ReadData(input, classNames, preprocessing, seed, channel);
+        using var trainSet = train;
+        using var validationSet = validation;
 
         manual_seed(seed);
         var model = o.CreateModel(classNames.Length);
@@ -62,7 +62,8 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
             channel.Info(MessageSensitivity.None,
                 $"Training {o.ModelName} ({model.parameters().Sum(p => p.numel()):N0} parameters) on {train.Count} images of {classNames.Length} " +
                 $"classes at {preprocessing.ImageSize} px for {o.Epochs} epochs, batch {o.BatchSize}, {o.Optimizer} lr {o.EffectiveLearningRate:G4}, " +
-                $"device {device}, {get_num_threads()} threads, seed {seed}.");
+                $"device {device}, {get_num_threads()} threads, seed {seed}" +
+                (validation is null ? "." : $", validating on {validation.Count} images."));
             new TrainingLoop(model, o, preprocessing, device, channel).Run(train, validation, seed);
         }
         catch
@@ -95,6 +96,30 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
             throw new ArgumentException($"Image column '{o.ImageColumnName}' must be an Image; found {Describe(image)}.", nameof(inputSchema));
         var keyValues = label.Annotations?.FirstOrDefault(c => c.Name == ScoreColumns.KeyValues) ?? default;
         return ScoreColumns.Append(inputSchema, o.ScoreColumnName, o.PredictedLabelColumnName, keyValues.Name is not null ? keyValues : null);
+    }
+
+    /// <summary>Reads the training data and the validation data (given, or held out from the training data).</summary>
+    private (LabeledImages Train, LabeledImages? Validation) ReadData(IDataView input, string[] classNames, ImagePreprocessing preprocessing,
+        long seed, IChannel channel)
+    {
+        var o = Options;
+        var all = LabeledImageReader.Read(input, o, classNames, preprocessing, "training");
+        try
+        {
+            CheckClassesPresent(all, classNames, channel);
+            if (o.ValidationSet is { } given)
+                return (all, LabeledImageReader.Read(given, o, classNames, preprocessing, "validation"));
+            if (o.ValidationFraction <= 0)
+                return (all, null);
+            var (train, validation) = all.SplitStratified(o.ValidationFraction, seed);
+            all.Dispose();
+            return (train, validation);
+        }
+        catch
+        {
+            all.Dispose();
+            throw;
+        }
     }
 
     private static string Describe(SchemaShape.Column column)

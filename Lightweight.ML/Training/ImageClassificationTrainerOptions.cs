@@ -96,6 +96,48 @@ public abstract class ImageClassificationTrainerOptions
     /// </summary>
     public IDataView? ValidationSet { get; set; }
 
+    /// <summary>
+    /// Fraction of the training data held out, stratified by class, as validation set when <see cref="ValidationSet"/> is
+    /// not given. Default 0 (none); in [0, 0.5]. Drawn with the trainer's seed, so resuming holds out the same images.
+    /// </summary>
+    public double ValidationFraction { get; set; }
+
+    /// <summary>Stop when validation accuracy has not improved for this many epochs. Default <c>null</c> (never); at least 1.</summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>
+    /// Return the weights of the epoch with the best validation accuracy rather than the last epoch's. Default <c>true</c>;
+    /// has an effect only with validation data.
+    /// </summary>
+    public bool RestoreBestWeights { get; set; } = true;
+
+    /// <summary>
+    /// After training, re-estimate batch-norm running statistics over this many training batches in train mode without
+    /// gradients (cumulative average), as the ShuffleNetV2 reference does. Default 0 (off); at least 0.
+    /// </summary>
+    public int BatchNormRecalibrationBatches { get; set; }
+
+    /// <summary>Clip the global gradient norm to this value before each step. Default <c>null</c> (no clipping); positive.</summary>
+    public double? GradientClipNorm { get; set; }
+
+    /// <summary>
+    /// Folder for checkpoints (<c>checkpoints/last.ckpt</c>, <c>checkpoints/best.ckpt</c>) and training reports. Default
+    /// <c>null</c>: nothing is written. Created if missing.
+    /// </summary>
+    public string? OutputDirectory { get; set; }
+
+    /// <summary>Write <c>last.ckpt</c> every this many epochs (and after the last one). Default 1; at least 1. Needs <see cref="OutputDirectory"/>.</summary>
+    public int CheckpointEveryEpochs { get; set; } = 1;
+
+    /// <summary>
+    /// Continue from <c>OutputDirectory/checkpoints/last.ckpt</c> when it exists; on CPU with the same seed and data this
+    /// reaches the same weights as an uninterrupted run. Default <c>false</c>.
+    /// </summary>
+    public bool Resume { get; set; }
+
+    /// <summary>Stops training within one batch: <c>Fit</c> throws <see cref="OperationCanceledException"/>; the last checkpoint stays valid.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
     /// <summary>Receives one <see cref="TrainingProgress"/> per epoch. Default <c>null</c>.</summary>
     public IProgress<TrainingProgress>? Progress { get; set; }
 
@@ -158,6 +200,18 @@ public abstract class ImageClassificationTrainerOptions
         if (NumberOfThreads is < 1)
             throw new ArgumentOutOfRangeException(nameof(NumberOfThreads), NumberOfThreads, "NumberOfThreads must be at least 1.");
         RequireName(Device, nameof(Device));
+        if (!(ValidationFraction >= 0 && ValidationFraction <= 0.5))
+            throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 0.5].");
+        if (EarlyStoppingPatience is < 1)
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be at least 1.");
+        if (BatchNormRecalibrationBatches < 0)
+            throw new ArgumentOutOfRangeException(nameof(BatchNormRecalibrationBatches), BatchNormRecalibrationBatches, "BatchNormRecalibrationBatches must be at least 0.");
+        if (GradientClipNorm is { } clip && !(clip > 0 && double.IsFinite(clip)))
+            throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), clip, "GradientClipNorm must be positive and finite.");
+        if (CheckpointEveryEpochs < 1)
+            throw new ArgumentOutOfRangeException(nameof(CheckpointEveryEpochs), CheckpointEveryEpochs, "CheckpointEveryEpochs must be at least 1.");
+        if (Resume && string.IsNullOrWhiteSpace(OutputDirectory))
+            throw new ArgumentException("Resume needs an OutputDirectory holding the checkpoints.", nameof(Resume));
     }
 
     private static void RequireName(string? value, string option)

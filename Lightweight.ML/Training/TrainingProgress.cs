@@ -12,12 +12,14 @@ namespace Lightweight.ML;
 /// <param name="ImagesPerSecond">Training throughput of the epoch.</param>
 /// <param name="Elapsed">Wall time since training started.</param>
 /// <param name="Remaining">Estimated wall time left.</param>
+/// <param name="ValidationTop5">Top-5 accuracy on the validation set, when one is given.</param>
 public sealed record TrainingProgress(
     int Epoch, int Epochs, long Step,
     double TrainLoss, double TrainAccuracy,
     double? ValidationLoss, double? ValidationAccuracy,
     double LearningRate, double ImagesPerSecond,
-    TimeSpan Elapsed, TimeSpan Remaining)
+    TimeSpan Elapsed, TimeSpan Remaining,
+    double? ValidationTop5 = null)
 {
     /// <summary>One line such as <c>epoch 2/10  loss 1.2345  acc 0.612  val_acc 0.700  lr 0.0500  812 img/s  eta 00:00:41</c>.</summary>
     public override string ToString()
