@@ -17,10 +17,6 @@ public sealed class BadInputTests
         return Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options ?? Pipelines.Small())).Fit(data);
     }
 
-    private static void Dispose(ITransformer model)
-    {
-        foreach (var d in ((IEnumerable<ITransformer>)model).OfType<IDisposable>()) d.Dispose();
-    }
 
     [TestMethod]
     public void ZeroByteImageIsNamed()
@@ -68,7 +64,7 @@ public sealed class BadInputTests
         var scores = Pipelines.Scores(scored);
         Assert.HasCount(9, scores);
         Assert.IsTrue(scores.All(s => s.Length == 2 && s.All(float.IsFinite) && Math.Abs(s.Sum() - 1) < 1e-4));
-        Dispose(model);
+        Pipelines.Dispose(model);
     }
 
     [TestMethod]
@@ -155,6 +151,6 @@ public sealed class BadInputTests
         var ml = new MLContext();
         var e = Assert.ThrowsExactly<ArgumentException>(() => trainer.Transform(ml.Data.LoadFromEnumerable(new[] { new ImageInput() })));
         StringAssert.Contains(e.Message, "Image column 'Image' was not found");
-        Dispose(model);
+        Pipelines.Dispose(model);
     }
 }

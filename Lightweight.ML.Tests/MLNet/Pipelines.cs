@@ -17,6 +17,12 @@ internal static class Pipelines
         ModelSize = ShuffleNetV2Size.X0_5, ImageSize = 16, Epochs = epochs, BatchSize = 8, Seed = 7,
     };
 
+    /// <summary>Disposes the disposable transformers of a fitted chain (the trained network).</summary>
+    public static void Dispose(ITransformer model)
+    {
+        foreach (var d in ((IEnumerable<ITransformer>)model).OfType<IDisposable>()) d.Dispose();
+    }
+
     /// <summary>Scores of every row of a transformed view, read through a cursor.</summary>
     public static List<float[]> Scores(IDataView scored, string column = "Score")
     {

@@ -42,7 +42,7 @@ public sealed class TrainerPipelineTests
     }
 
     [ClassCleanup]
-    public static void Cleanup() => ((IEnumerable<ITransformer>)_model).OfType<IDisposable>().ToList().ForEach(d => d.Dispose());
+    public static void Cleanup() => Pipelines.Dispose(_model);
 
     [TestMethod]
     public void FitBeatsChanceAndEvaluateWorks()

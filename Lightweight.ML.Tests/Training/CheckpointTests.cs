@@ -34,7 +34,7 @@ public sealed class CheckpointTests
     private static List<float[]> ProbeScores(ITransformer model, MLContext ml)
     {
         var scores = Pipelines.Scores(model.Transform(ml.Data.LoadFromEnumerable(_probe)));
-        foreach (var d in ((IEnumerable<ITransformer>)model).OfType<IDisposable>()) d.Dispose();
+        Pipelines.Dispose(model);
         return scores;
     }
 

@@ -1,3 +1,4 @@
+using Lightweight.ML.Tests.MLNet;
 using Microsoft.ML;
 
 namespace Lightweight.ML.Tests.Training;
@@ -15,11 +16,11 @@ public sealed class ValidationAndProgressTests
         // Raw form, as LoadImagesFromFolder returns it: text label and image path (no MapValueToKey, no LoadImages).
         var validation = ml.Data.LoadImagesFromFolder(TestData.Subset("test", classes: 2, perClass: 10));
         var reports = new List<TrainingProgress>();
-        var options = Tests.MLNet.Pipelines.Small(epochs: 3);
+        var options = Pipelines.Small(epochs: 3);
         options.ValidationSet = validation;
         options.Progress = new TestProgress(reports.Add);
 
-        var model = Tests.MLNet.Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options)).Fit(train);
+        var model = Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options)).Fit(train);
 
         Assert.HasCount(3, reports);
         CollectionAssert.AreEqual(new[] { 1, 2, 3 }, reports.Select(r => r.Epoch).ToArray());
@@ -38,7 +39,7 @@ public sealed class ValidationAndProgressTests
             Assert.IsTrue(log.Any(m => m.Contains("epoch 3/3") && m.Contains("val_acc")), string.Join("\n", log));
             Assert.IsTrue(log.Any(m => m.Contains("] Training ShuffleNetV2-0.5x (")), string.Join("\n", log));
         }
-        foreach (var d in ((IEnumerable<ITransformer>)model).OfType<IDisposable>()) d.Dispose();
+        Pipelines.Dispose(model);
     }
 
     [TestMethod]
@@ -46,10 +47,10 @@ public sealed class ValidationAndProgressTests
     {
         var ml = new MLContext(seed: 1);
         var train = ml.Data.LoadImagesFromFolder(TestData.Subset("train", classes: 2, perClass: 4));
-        var options = Tests.MLNet.Pipelines.Small();
+        var options = Pipelines.Small();
         options.ValidationSet = ml.Data.LoadImagesFromFolder(TestData.Subset("test", classes: 3, perClass: 2));
         var e = Assert.ThrowsExactly<InvalidDataException>(() =>
-            Tests.MLNet.Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options)).Fit(train));
+            Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options)).Fit(train));
         StringAssert.Contains(e.Message, "'Coat'");
     }
 }

@@ -33,7 +33,7 @@ public sealed class ValidationPolicyTests
             Assert.AreEqual(0, Math.Round(r.ValidationAccuracy!.Value * 8, 6) % 1, $"8 held-out images (4 per class): {r}");
         Assert.AreEqual(1.0, reports[0].ValidationTop5!.Value, "top-5 of 2 classes is always right");
         Assert.AreEqual(3L * 2, reports[^1].Step, "24 training images left, in batches of 8");
-        Dispose(model);
+        Pipelines.Dispose(model);
     }
 
     [TestMethod]
@@ -53,7 +53,7 @@ public sealed class ValidationPolicyTests
             else if (++stale >= 2) { expectedStop = r.Epoch; break; }
         }
         Assert.AreEqual(expectedStop, reports[^1].Epoch, string.Join("\n", reports));
-        Dispose(model);
+        Pipelines.Dispose(model);
     }
 
     [TestMethod]
@@ -69,7 +69,7 @@ public sealed class ValidationPolicyTests
         var (model, ml, _) = Fit(options, root);
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(ml.Data.LoadImagesFromFolder(validationRoot)));
         Assert.AreEqual(reports.Max(r => r.ValidationAccuracy!.Value), metrics.MicroAccuracy, 1e-9, string.Join("\n", reports));
-        Dispose(model);
+        Pipelines.Dispose(model);
     }
 
     [TestMethod]
@@ -85,15 +85,11 @@ public sealed class ValidationPolicyTests
         Assert.IsTrue(a["conv1.0.weight"].eq(b["conv1.0.weight"]).all().item<bool>(), "same weights");
         Assert.IsFalse(a["conv1.1.running_mean"].allclose(b["conv1.1.running_mean"]), "statistics re-estimated");
         Assert.AreEqual(2L, b["conv1.1.num_batches_tracked"].item<long>(), "cumulative over the 2 recalibration batches");
-        Dispose(plain);
-        Dispose(model);
+        Pipelines.Dispose(plain);
+        Pipelines.Dispose(model);
     }
 
     private static ImageClassificationTransformer Trainer(ITransformer model)
         => ((IEnumerable<ITransformer>)model).OfType<ImageClassificationTransformer>().Single();
 
-    private static void Dispose(ITransformer model)
-    {
-        foreach (var d in ((IEnumerable<ITransformer>)model).OfType<IDisposable>()) d.Dispose();
-    }
 }

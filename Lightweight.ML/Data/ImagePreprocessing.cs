@@ -55,9 +55,18 @@ public sealed class ImagePreprocessing
     internal Tensor Normalize(Tensor pixels, Device device)
     {
         using var scope = NewDisposeScope();
-        var scale = tensor(Std.Select(s => 1f / (255f * s)).ToArray(), device: device).view(1, Channels, 1, 1);
-        var shift = tensor(Mean.Zip(Std, (m, s) => m / s).ToArray(), device: device).view(1, Channels, 1, 1);
-        return pixels.to(device).to(ScalarType.Float32).mul_(scale).sub_(shift).MoveToOuterDisposeScope();
+        return Standardize(pixels.to(device).to(ScalarType.Float32), 255f).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Normalises a <c>float32</c> batch already scaled to [0, 1] (e.g. after augmentation), in place.</summary>
+    internal Tensor NormalizeUnitRange(Tensor unit) => Standardize(unit, 1f);
+
+    /// <summary>(x / range − mean) / std as x · scale − shift, in place on <paramref name="x"/>.</summary>
+    private Tensor Standardize(Tensor x, float range)
+    {
+        using var scale = tensor(Std.Select(s => 1f / (range * s)).ToArray(), device: x.device).view(1, Channels, 1, 1);
+        using var shift = tensor(Mean.Zip(Std, (m, s) => m / s).ToArray(), device: x.device).view(1, Channels, 1, 1);
+        return x.mul_(scale).sub_(shift);
     }
 
     private static float[] PerChannel(IReadOnlyList<float> values, bool isDefault, int channels, string name)

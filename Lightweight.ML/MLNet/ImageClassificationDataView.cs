@@ -69,14 +69,7 @@ internal sealed class ImageClassificationDataView : IDataView
         public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
-        {
-            if (!_active[column.Index])
-                throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was created.");
-            int inputCount = _view._input.Schema.Count;
-            if (column.Index < inputCount)
-                return _lag.GetGetter<TValue>(_view._input.Schema[column.Index]);
-            return _view._parent.Outputs.CreateGetter<TValue>(column, () => _probabilities.AsMemory(_inBatch * _classes, _classes));
-        }
+            => _view._parent.Outputs.GetGetter<TValue>(_lag, _active, column, () => _probabilities.AsMemory(_inBatch * _classes, _classes));
 
         public override bool MoveNext()
         {

@@ -68,13 +68,7 @@ internal sealed class ImageClassificationRowMapper : IRowToRowMapper
         public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
-        {
-            if (!_active[column.Index])
-                throw new InvalidOperationException($"Column '{column.Name}' was not requested when this row was created.");
-            if (column.Index < _mapper.InputSchema.Count)
-                return _input.GetGetter<TValue>(_mapper.InputSchema[column.Index]);
-            return _mapper._parent.Outputs.CreateGetter<TValue>(column, Current);
-        }
+            => _mapper._parent.Outputs.GetGetter<TValue>(_input, _active, column, Current);
 
         private ReadOnlyMemory<float> Current()
         {

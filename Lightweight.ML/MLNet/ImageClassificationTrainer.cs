@@ -64,7 +64,7 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
                 $"classes at {preprocessing.ImageSize} px for {o.Epochs} epochs, batch {o.BatchSize}, {o.Optimizer} lr {o.EffectiveLearningRate:G4}, " +
                 $"device {device}, {get_num_threads()} threads, seed {seed}" +
                 (validation is null ? "." : $", validating on {validation.Count} images."));
-            new TrainingLoop(model, o, preprocessing, device, channel).Run(train, validation, seed);
+            new TrainingLoop(model, o, preprocessing, device, channel, classNames).Run(train, validation, seed);
         }
         catch
         {

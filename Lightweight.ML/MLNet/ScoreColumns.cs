@@ -73,6 +73,19 @@ internal sealed class ScoreColumns
     }
 
     /// <summary>
+    /// A getter for any column of a scored row: input columns come from <paramref name="input"/> (same index), the two
+    /// output columns from <paramref name="current"/>.
+    /// </summary>
+    public ValueGetter<TValue> GetGetter<TValue>(DataViewRow input, bool[] active, DataViewSchema.Column column, Func<ReadOnlyMemory<float>> current)
+    {
+        if (!active[column.Index])
+            throw new InvalidOperationException($"Column '{column.Name}' was not requested when this row or cursor was created.");
+        return column.Index < input.Schema.Count
+            ? input.GetGetter<TValue>(input.Schema[column.Index])
+            : CreateGetter<TValue>(column, current);
+    }
+
+    /// <summary>
     /// A getter for output column <paramref name="column"/> (Score or PredictedLabel) that reads
     /// the probabilities of the current row from <paramref name="current"/>.
     /// </summary>

@@ -47,6 +47,14 @@ public abstract class ImageClassificationTrainerOptions
     /// <summary>Per-channel standard deviation for normalisation, one per input channel. Default <c>null</c>: ImageNet's.</summary>
     public float[]? Std { get; set; }
 
+    /// <summary>
+    /// Training-time augmentation (random resized crop, flip, colour jitter, random erasing), drawn per image from the
+    /// trainer's seed. Default <c>null</c>: none. Scoring never augments: a fitted model is deterministic. For small
+    /// images try <c>new AugmentationOptions { CropScale = (0.6, 1.0) }</c>; torchvision's ImageNet policy is
+    /// <c>new AugmentationOptions()</c>.
+    /// </summary>
+    public AugmentationOptions? Augmentation { get; set; }
+
     /// <summary>Passes over the training data. Default 10; at least 1.</summary>
     public int Epochs { get; set; } = 10;
 
@@ -57,7 +65,7 @@ public abstract class ImageClassificationTrainerOptions
     public ImageClassifierOptimizer Optimizer { get; set; } = ImageClassifierOptimizer.Sgd;
 
     /// <summary>
-    /// Peak learning rate, reached after warm-up and decayed to 0 by a per-step cosine schedule. Default <c>null</c>:
+    /// Peak learning rate, reached after warm-up and then following <see cref="LearningRateSchedule"/>. Default <c>null</c>:
     /// 0.1 × <see cref="BatchSize"/> / 256 for SGD (linear scaling), 0.001 for AdamW. Must be positive and finite.
     /// </summary>
     public double? LearningRate { get; set; }
@@ -69,16 +77,22 @@ public abstract class ImageClassificationTrainerOptions
     public bool Nesterov { get; set; } = true;
 
     /// <summary>
-    /// Weight decay (L2 for SGD, decoupled for AdamW). Default <c>null</c>: 4e-5 for SGD (the ShuffleNetV2 recipe),
-    /// 0.05 for AdamW. At least 0.
+    /// Weight decay (L2 for SGD, decoupled for AdamW) of convolution and linear weights; batch-norm parameters and biases
+    /// are never decayed. Default <c>null</c>: 4e-5 for SGD (the ShuffleNetV2 recipe), 0.05 for AdamW. At least 0.
     /// </summary>
     public double? WeightDecay { get; set; }
 
     /// <summary>Label smoothing of the cross-entropy loss. Default 0.1; in [0, 1).</summary>
     public double LabelSmoothing { get; set; } = 0.1;
 
-    /// <summary>Epochs of linear learning-rate warm-up from 0 before the cosine decay. Default 0; in [0, <see cref="Epochs"/>).</summary>
+    /// <summary>Epochs of linear learning-rate warm-up from 0 before the schedule. Default 0; in [0, <see cref="Epochs"/>).</summary>
     public double WarmupEpochs { get; set; }
+
+    /// <summary>
+    /// How the learning rate moves per step after warm-up: cosine to 0 (default), linear to 0, step, multi-step, one-cycle
+    /// or reduce-on-plateau. The current rate is reported in <see cref="TrainingProgress.LearningRate"/>.
+    /// </summary>
+    public LearningRateScheduleOptions LearningRateSchedule { get; set; } = new();
 
     /// <summary>Torch device: <c>"cpu"</c> (default), <c>"cuda"</c>, <c>"cuda:1"</c>… CUDA needs a CUDA libtorch package.</summary>
     public string Device { get; set; } = "cpu";
@@ -121,8 +135,9 @@ public abstract class ImageClassificationTrainerOptions
     public double? GradientClipNorm { get; set; }
 
     /// <summary>
-    /// Folder for checkpoints (<c>checkpoints/last.ckpt</c>, <c>checkpoints/best.ckpt</c>) and training reports. Default
-    /// <c>null</c>: nothing is written. Created if missing.
+    /// Folder for checkpoints (<c>checkpoints/last.ckpt</c>, <c>checkpoints/best.ckpt</c>) and training reports, updated
+    /// every epoch: <c>metrics.csv</c>, TensorBoard event files in <c>tensorboard/</c>, and <c>loss.png</c>,
+    /// <c>accuracy.png</c>, <c>lr.png</c>, <c>confusion_matrix.png</c>. Default <c>null</c>: nothing is written. Created if missing.
     /// </summary>
     public string? OutputDirectory { get; set; }
 
@@ -200,6 +215,10 @@ public abstract class ImageClassificationTrainerOptions
         if (NumberOfThreads is < 1)
             throw new ArgumentOutOfRangeException(nameof(NumberOfThreads), NumberOfThreads, "NumberOfThreads must be at least 1.");
         RequireName(Device, nameof(Device));
+        Augmentation?.Validate();
+        if (LearningRateSchedule is null)
+            throw new ArgumentNullException(nameof(LearningRateSchedule), "LearningRateSchedule must be set (default: cosine).");
+        LearningRateSchedule.Validate();
         if (!(ValidationFraction >= 0 && ValidationFraction <= 0.5))
             throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 0.5].");
         if (EarlyStoppingPatience is < 1)

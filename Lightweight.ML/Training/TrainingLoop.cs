@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Lightweight.ML.Data;
 using Lightweight.ML.Models;
+using Lightweight.ML.Training.Reporting;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -9,8 +10,9 @@ using static TorchSharp.torch;
 namespace Lightweight.ML.Training;
 
 /// <summary>
-/// Minibatch training of an <see cref="ImageClassifierModel"/> on decoded images: shuffled batches, cross-entropy with
-/// label smoothing, SGD (Nesterov) or AdamW, per-step warm-up + cosine learning rate, per-epoch validation with early
+/// Minibatch training of an <see cref="ImageClassifierModel"/> on decoded images: shuffled, optionally augmented batches,
+/// cross-entropy with label smoothing, SGD (Nesterov) or AdamW without weight decay on batch-norm parameters and biases,
+/// a per-step learning-rate schedule with warm-up, optional gradient clipping, per-epoch validation with early
 /// stopping and best-weight restore, atomic checkpoints with resume, cancellation within one batch, optional batch-norm
 /// recalibration. Every step runs in its own dispose scope; the model and optimizer live outside them.
 /// </summary>
@@ -22,10 +24,17 @@ internal sealed class TrainingLoop
     private readonly Device _device;
     private readonly IChannel _channel;
     private readonly int _classes;
+    private readonly BatchAugmenter? _augmenter;
+
+    private readonly IReadOnlyList<string> _classNames;
 
     public TrainingLoop(ImageClassifierModel model, ImageClassificationTrainerOptions options, ImagePreprocessing preprocessing,
-        Device device, IChannel channel)
-        => (_model, _options, _preprocessing, _device, _channel, _classes) = (model, options, preprocessing, device, channel, model.NumClasses);
+        Device device, IChannel channel, IReadOnlyList<string> classNames)
+    {
+        (_model, _options, _preprocessing, _device, _channel, _classes) = (model, options, preprocessing, device, channel, model.NumClasses);
+        _classNames = classNames;
+        _augmenter = options.Augmentation is { } policy && new BatchAugmenter(policy) is var a && (a.ChangesPixels || a.Erases) ? a : null;
+    }
 
     private string? CheckpointFolder => _options.OutputDirectory is { } dir ? Path.Combine(dir, "checkpoints") : null;
 
@@ -37,22 +46,27 @@ internal sealed class TrainingLoop
         int batch = (int)Math.Min(o.BatchSize, n);
         // Drop a last batch of one image: batch norm cannot normalise a single sample.
         long stepsPerEpoch = n / batch + (n % batch >= 2 ? 1 : 0);
-        long totalSteps = stepsPerEpoch * o.Epochs;
         long warmupSteps = (long)Math.Round(o.WarmupEpochs * stepsPerEpoch);
         double peakLr = o.EffectiveLearningRate;
 
         using var optimizer = CreateOptimizer(peakLr);
+        var schedule = LearningRateSchedules.Create(o.LearningRateSchedule, peakLr, stepsPerEpoch, o.Epochs, warmupSteps,
+            hasValidationSet: validation is { Count: > 0 });
         using var shuffle = new Generator((ulong)seed);
         using var augment = new Generator((ulong)seed ^ 0x5DEECE66DUL);
         var state = new CheckpointHeader { Model = o.ModelName, Classes = _classes, ImageSize = _preprocessing.ImageSize, Epoch = 0, Step = 0 };
         if (o.Resume && CheckpointFolder is { } folder && File.Exists(Path.Combine(folder, "last.ckpt")))
+        {
             state = ResumeFrom(Path.Combine(folder, "last.ckpt"), optimizer, shuffle, augment);
+            schedule.Restore(state.ScheduleState);
+        }
 
+        using var report = o.OutputDirectory is { } outputDirectory ? new TrainingReportWriter(outputDirectory, _classNames) : null;
         Dictionary<string, Tensor>? bestWeights = null;
         _model.train();
         var clock = Stopwatch.StartNew();
         int epochsRun = 0;
-        double lr = CosineSchedule.At(Math.Max(0, state.Step - 1), totalSteps, warmupSteps, peakLr);
+        double lr = schedule.At(Math.Max(0, state.Step - 1));
         try
         {
             for (int epoch = state.Epoch + 1; epoch <= o.Epochs; epoch++)
@@ -64,12 +78,12 @@ internal sealed class TrainingLoop
                 for (long s = 0; s < stepsPerEpoch; s++, step++)
                 {
                     o.CancellationToken.ThrowIfCancellationRequested();
-                    lr = CosineSchedule.At(step, totalSteps, warmupSteps, peakLr);
+                    lr = schedule.At(step);
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                     using var scope = NewDisposeScope();
                     long start = s * batch, count = Math.Min(batch, n - start);
                     var index = order.narrow(0, start, count);
-                    var x = _preprocessing.Normalize(train.Images.index_select(0, index), _device);
+                    var x = Augment(train.Images.index_select(0, index), augment);
                     var y = train.Labels.index_select(0, index).to(_device);
                     var logits = _model.call(x);
                     var loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
@@ -80,7 +94,7 @@ internal sealed class TrainingLoop
                             "training diverged and no checkpoint was written for this epoch. Lower LearningRate (or add WarmupEpochs) and try again.");
                     optimizer.zero_grad();
                     loss.backward();
-                    if (o.GradientClipNorm is { } maxNorm) nn.utils.clip_grad_norm_(_model.parameters(), maxNorm);
+                    if (o.GradientClipNorm is { } maxNorm) GradientClipping.ClipGradNorm(_model, maxNorm);
                     optimizer.step();
                     lossSum += lossValue * count;
                     correct += logits.argmax(1).eq(y).sum().item<long>();
@@ -89,6 +103,8 @@ internal sealed class TrainingLoop
                 epochsRun++;
 
                 var val = validation is null || validation.Count == 0 ? null : Evaluate(validation);
+                schedule.OnEpochEnd(epoch, LearningRateSchedules.EpochMetric(o.LearningRateSchedule, lossSum / seen,
+                    val is null ? null : (val.Loss, val.Top1)));
                 bool improved = val is not null && (state.BestMetric is not { } best || val.Top1 > best);
                 state = state with
                 {
@@ -97,12 +113,18 @@ internal sealed class TrainingLoop
                     BestMetric = improved ? val!.Top1 : state.BestMetric,
                     BestEpoch = improved ? epoch : state.BestEpoch,
                     EpochsWithoutImprovement = val is null || improved ? 0 : state.EpochsWithoutImprovement + 1,
+                    ScheduleState = schedule.State,
                 };
                 var elapsed = clock.Elapsed;
                 var progress = new TrainingProgress(epoch, o.Epochs, step, lossSum / seen, (double)correct / seen,
                     val?.Loss, val?.Top1, lr, seen / epochClock.Elapsed.TotalSeconds,
                     elapsed, elapsed / epochsRun * (o.Epochs - epoch), val?.Top5);
                 _channel.Info(MessageSensitivity.None, $"{o.ModelName} {progress}");
+                if (val is not null)
+                    _channel.Trace(MessageSensitivity.None, "Per-class validation accuracy: " + string.Join(", ",
+                        ConfusionMatrix.PerClassAccuracy(val.Confusion).Select((a, i) => $"{_classNames[i]} {a:F3}")));
+                report?.Write(new EpochMetrics(epoch, step, progress.TrainLoss, progress.TrainAccuracy, val?.Loss, val?.Top1, val?.Top5,
+                    lr, progress.ImagesPerSecond, elapsed.TotalSeconds), val?.Confusion);
 
                 if (improved && o.RestoreBestWeights)
                 {
@@ -138,6 +160,15 @@ internal sealed class TrainingLoop
         _model.eval();
     }
 
+    /// <summary>Network input for a training batch: augmented (per image, from <paramref name="generator"/>) and normalised.</summary>
+    private Tensor Augment(Tensor pixels, Generator generator)
+    {
+        if (_augmenter is null) return _preprocessing.Normalize(pixels, _device);
+        var unit = pixels.to(_device).to(ScalarType.Float32).div_(255);
+        var x = _preprocessing.NormalizeUnitRange(_augmenter.Apply(unit, generator));
+        return _augmenter.Erases ? _augmenter.ApplyErasing(x, generator) : x;
+    }
+
     /// <summary>Loss, top-1/top-5 accuracy and confusion matrix in eval mode; restores train mode.</summary>
     public Evaluation Evaluate(LabeledImages data)
     {
@@ -145,7 +176,7 @@ internal sealed class TrainingLoop
         double lossSum = 0;
         long top1 = 0, top5 = 0;
         int k = Math.Min(5, _classes);
-        using var confusion = zeros(_classes * _classes, ScalarType.Int64);
+        var confusion = new long[_classes, _classes];
         using (no_grad())
         {
             for (long start = 0; start < data.Count; start += _options.BatchSize)
@@ -159,14 +190,11 @@ internal sealed class TrainingLoop
                 var predicted = logits.argmax(1);
                 top1 += predicted.eq(y).sum().item<long>();
                 top5 += logits.topk(k, dim: 1).indexes.eq(y.unsqueeze(1)).any(1).sum().item<long>();
-                confusion.add_(bincount(y.mul(_classes).add(predicted).cpu(), minlength: _classes * _classes));
+                ConfusionMatrix.Add(confusion, y, predicted);
             }
         }
         _model.train();
-        var counts = confusion.data<long>().ToArray();
-        var matrix = new long[_classes, _classes];
-        Buffer.BlockCopy(counts, 0, matrix, 0, counts.Length * sizeof(long));
-        return new Evaluation(lossSum / data.Count, (double)top1 / data.Count, (double)top5 / data.Count, matrix);
+        return new Evaluation(lossSum / data.Count, (double)top1 / data.Count, (double)top5 / data.Count, confusion);
     }
 
     private CheckpointHeader ResumeFrom(string path, optim.Optimizer optimizer, Generator shuffle, Generator augment)
@@ -243,9 +271,8 @@ internal sealed class TrainingLoop
 
     private optim.Optimizer CreateOptimizer(double lr) => _options.Optimizer switch
     {
-        ImageClassifierOptimizer.Sgd => optim.SGD(_model.parameters(), lr, _options.Momentum,
-            weight_decay: _options.EffectiveWeightDecay, nesterov: _options.Nesterov && _options.Momentum > 0),
-        ImageClassifierOptimizer.AdamW => optim.AdamW(_model.parameters(), lr, weight_decay: _options.EffectiveWeightDecay),
+        ImageClassifierOptimizer.Sgd => ParameterGroups.CreateSgd(_model, lr, _options.Momentum, _options.Nesterov, _options.EffectiveWeightDecay),
+        ImageClassifierOptimizer.AdamW => ParameterGroups.CreateAdamW(_model, lr, _options.EffectiveWeightDecay),
         _ => throw new ArgumentOutOfRangeException(nameof(_options.Optimizer), _options.Optimizer, "Unknown optimizer."),
     };
 }
