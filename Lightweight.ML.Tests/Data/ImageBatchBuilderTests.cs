@@ -39,6 +39,31 @@ public sealed class ImageBatchBuilderTests
     }
 
     [TestMethod]
+    public void CenterCropKeepsAspectRatioAndCutsTheMiddle()
+    {
+        using var scope = NewDisposeScope();
+        // 64 wide × 32 high: the left quarter red, the rest green.
+        var pixels = new byte[64 * 32 * 4];
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 64; x++)
+                (pixels[(y * 64 + x) * 4 + 2], pixels[(y * 64 + x) * 4 + 1], pixels[(y * 64 + x) * 4 + 3]) = x < 16 ? ((byte)255, (byte)0, (byte)255) : ((byte)0, (byte)255, (byte)255);
+        using var image = MLImage.CreateFromPixels(64, 32, MLPixelFormat.Bgra32, pixels);
+
+        var cropped = new ImagePreprocessing(16, 3, centerCropFraction: 0.875);
+        Assert.AreEqual((18, 36), cropped.ResizeTarget(32, 64), "shorter side to round(16 / 0.875) = 18, aspect kept");
+        using var centre = new ImageBatchBuilder(cropped);
+        centre.Add(image);
+        var c = centre.Build();
+        CollectionAssert.AreEqual(new long[] { 1, 3, 16, 16 }, c.shape);
+        Assert.AreEqual(0, c[0, 0].max().item<byte>(), "the red left quarter is outside the central square");
+
+        using var squash = new ImageBatchBuilder(new ImagePreprocessing(16, 3));
+        squash.Add(image);
+        Assert.AreEqual(255, squash.Build()[0, 0, 8, 0].item<byte>(), "squashing keeps the whole width");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ImagePreprocessing(16, 3, centerCropFraction: 1.5));
+    }
+
+    [TestMethod]
     public void GrayscaleUsesLuma()
     {
         using var scope = NewDisposeScope();

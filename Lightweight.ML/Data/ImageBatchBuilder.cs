@@ -87,8 +87,11 @@ internal sealed class ImageBatchBuilder : IDisposable
             var x = hwc.index_select(3, tensor(rgb)).permute(0, 3, 1, 2).to(ScalarType.Float32);
             if (_preprocessing.Channels == 1)
                 x = x.mul(tensor(new[] { 0.299f, 0.587f, 0.114f }).view(1, 3, 1, 1)).sum(1, keepdim: true);
-            if (_height != size || _width != size)
-                x = nn.functional.interpolate(x, [size, size], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+            var (height, width) = _preprocessing.ResizeTarget(_height, _width);
+            if (_height != height || _width != width)
+                x = nn.functional.interpolate(x, [height, width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+            if (height != size || width != size)
+                x = x.narrow(2, (height - size) / 2, size).narrow(3, (width - size) / 2, size);
             _converted.Add(x.round_().clamp_(0, 255).to(ScalarType.Byte).MoveToOuterDisposeScope());
         }
         _staging.Dispose();

@@ -3,7 +3,8 @@ using static TorchSharp.torch;
 namespace Lightweight.ML;
 
 /// <summary>
-/// How images become network input: resized (bilinear, antialiased) to <see cref="ImageSize"/> × <see cref="ImageSize"/>,
+/// How images become network input: resized (bilinear, antialiased) to <see cref="ImageSize"/> × <see cref="ImageSize"/>
+/// (squashed, or with <see cref="CenterCropFraction"/> &lt; 1 resized keeping the aspect ratio and centre-cropped),
 /// converted to <see cref="Channels"/> channels (RGB, or ITU-R 601 luma for 1), scaled to [0, 1] and normalised
 /// per channel with <see cref="Mean"/> and <see cref="Std"/>. The same settings serve training and scoring.
 /// </summary>
@@ -20,8 +21,14 @@ public sealed class ImagePreprocessing
     /// <param name="channels">1 or 3.</param>
     /// <param name="mean">Per-channel means, one per channel; <c>null</c> for ImageNet's (averaged for 1 channel).</param>
     /// <param name="std">Per-channel standard deviations (&gt; 0), one per channel; <c>null</c> for ImageNet's.</param>
-    public ImagePreprocessing(int imageSize, int channels, IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null)
+    /// <param name="centerCropFraction">1 to squash every image to a square; below 1 (e.g. 0.875, torchvision's 224/256),
+    /// resize the shorter side to <c>imageSize / fraction</c> and cut the central square. In [0.25, 1].</param>
+    public ImagePreprocessing(int imageSize, int channels, IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null,
+        double centerCropFraction = 1.0)
     {
+        if (!(centerCropFraction >= 0.25 && centerCropFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(centerCropFraction), centerCropFraction, "The centre-crop fraction must be in [0.25, 1].");
+        CenterCropFraction = centerCropFraction;
         if (imageSize is < 16 or > 4096)
             throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "The image size must be between 16 and 4096 pixels.");
         if (channels is not (1 or 3))
@@ -38,6 +45,21 @@ public sealed class ImagePreprocessing
 
     /// <summary>Side of the square network input in pixels.</summary>
     public int ImageSize { get; }
+
+    /// <summary>1: squash to a square; below 1: keep the aspect ratio, resize the shorter side to ImageSize / fraction, centre-crop.</summary>
+    public double CenterCropFraction { get; }
+
+    /// <summary>
+    /// The size an image of <paramref name="height"/> × <paramref name="width"/> is resized to before the central
+    /// <see cref="ImageSize"/> square is cut (the square itself when <see cref="CenterCropFraction"/> is 1).
+    /// </summary>
+    internal (int Height, int Width) ResizeTarget(int height, int width)
+    {
+        if (CenterCropFraction >= 1) return (ImageSize, ImageSize);
+        double shorter = Math.Round(ImageSize / CenterCropFraction);
+        double scale = shorter / Math.Min(height, width);
+        return ((int)Math.Max(ImageSize, Math.Round(height * scale)), (int)Math.Max(ImageSize, Math.Round(width * scale)));
+    }
 
     /// <summary>Number of input channels: 1 (grayscale) or 3 (RGB).</summary>
     public int Channels { get; }

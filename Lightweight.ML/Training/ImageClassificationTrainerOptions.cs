@@ -32,6 +32,13 @@ public abstract class ImageClassificationTrainerOptions
     /// <summary>Side of the square network input in pixels; images are resized to it. Default 224; 16 to 4096.</summary>
     public int ImageSize { get; set; } = 224;
 
+    /// <summary>
+    /// 1 (default): every image is squashed to <see cref="ImageSize"/>². Below 1, e.g. 0.875: the deterministic resize +
+    /// centre crop of torchvision's evaluation transform (shorter side to ImageSize / fraction, central square), used for
+    /// training (before augmentation) and scoring alike. In [0.25, 1].
+    /// </summary>
+    public double CenterCropFraction { get; set; } = 1.0;
+
     /// <summary>Input channels: 3 (RGB, default) or 1 (grayscale, luma).</summary>
     public int InputChannels { get; set; } = 3;
 
@@ -183,7 +190,9 @@ public abstract class ImageClassificationTrainerOptions
             throw new ArgumentOutOfRangeException(nameof(Std), $"Std values must be positive and finite; got [{string.Join(", ", Std)}].");
         if (Mean is not null && Mean.Any(v => !float.IsFinite(v)))
             throw new ArgumentOutOfRangeException(nameof(Mean), $"Mean values must be finite; got [{string.Join(", ", Mean)}].");
-        return new ImagePreprocessing(ImageSize, InputChannels, Mean, Std);
+        if (!(CenterCropFraction >= 0.25 && CenterCropFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(CenterCropFraction), CenterCropFraction, "CenterCropFraction must be in [0.25, 1].");
+        return new ImagePreprocessing(ImageSize, InputChannels, Mean, Std, CenterCropFraction);
     }
 
     /// <summary>Checks every option; throws an <see cref="ArgumentException"/> naming the first bad one.</summary>

@@ -14,7 +14,14 @@ var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 128 };
 var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default: the trainer's)" };
 var validation = new Option<double>("--validation-fraction") { DefaultValueFactory = _ => 0.1 };
 var output = new Option<DirectoryInfo?>("--out") { Description = "Reports and checkpoints" };
-var root = new RootCommand("Train and evaluate a Lightweight.ML model on Fashion-MNIST") { data, model, epochs, imageSize, batch, lr, validation, output };
+var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay (default: the trainer's)" };
+var cropScale = new Option<double>("--crop-scale") { Description = "Smallest random-resized-crop area fraction; 1 = no crop", DefaultValueFactory = _ => 1.0 };
+var flip = new Option<double>("--flip") { Description = "Horizontal flip probability", DefaultValueFactory = _ => 0.0 };
+var erasing = new Option<double>("--erasing") { Description = "Random erasing probability", DefaultValueFactory = _ => 0.0 };
+var root = new RootCommand("Train and evaluate a Lightweight.ML model on Fashion-MNIST")
+{
+    data, model, epochs, imageSize, batch, lr, validation, output, weightDecay, cropScale, flip, erasing,
+};
 root.SetAction(parse =>
 {
     var m = parse.GetValue(model)!;
@@ -32,6 +39,13 @@ root.SetAction(parse =>
     options.LearningRate = parse.GetValue(lr);
     options.WarmupEpochs = options.Epochs > 1 ? 1 : 0;
     options.ValidationFraction = parse.GetValue(validation);
+    options.WeightDecay = parse.GetValue(weightDecay);
+    var minScale = parse.GetValue(cropScale);
+    options.Augmentation = new AugmentationOptions
+    {
+        RandomResizedCrop = minScale < 1, CropScale = (minScale, 1.0), CropRatio = (0.9, 1.1),
+        HorizontalFlipProbability = parse.GetValue(flip), ErasingProbability = parse.GetValue(erasing),
+    };
     options.OutputDirectory = parse.GetValue(output)?.FullName;
     options.Progress = new Progress<TrainingProgress>(p => Console.WriteLine($"  {p}"));
 
@@ -43,7 +57,9 @@ root.SetAction(parse =>
         .Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: "ImagePath"))
         .Append(options is GhostNetOptions g ? ml.MulticlassClassification.Trainers.GhostNet(g)
                                              : ml.MulticlassClassification.Trainers.ShuffleNetV2((ShuffleNetV2Options)options));
-    Console.WriteLine($"{options.ModelName}: {train.GetRowCount()} training images, {options.Epochs} epochs at {options.ImageSize} px, batch {options.BatchSize}");
+    Console.WriteLine($"{options.ModelName}: {train.GetRowCount()} training images, {options.Epochs} epochs at {options.ImageSize} px, " +
+                      $"batch {options.BatchSize}, lr {(options.LearningRate?.ToString() ?? "default")}, weight decay {options.WeightDecay?.ToString() ?? "default"}, " +
+                      $"crop scale ≥ {minScale}, flip {parse.GetValue(flip)}, erasing {parse.GetValue(erasing)}, validation fraction {options.ValidationFraction}");
     var clock = Stopwatch.StartNew();
     var fitted = pipeline.Fit(train);
     var fitSeconds = clock.Elapsed.TotalSeconds;
