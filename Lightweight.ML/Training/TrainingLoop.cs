@@ -33,7 +33,8 @@ internal sealed class TrainingLoop
     {
         (_model, _options, _preprocessing, _device, _channel, _classes) = (model, options, preprocessing, device, channel, model.NumClasses);
         _classNames = classNames;
-        _augmenter = options.Augmentation is { } policy && new BatchAugmenter(policy) is var a && (a.ChangesPixels || a.Erases) ? a : null;
+        if (options.Augmentation is { } policy && new BatchAugmenter(policy) is { } augmenter && (augmenter.ChangesPixels || augmenter.Erases))
+            _augmenter = augmenter; // a policy with everything off costs nothing
     }
 
     private string? CheckpointFolder => _options.OutputDirectory is { } dir ? Path.Combine(dir, "checkpoints") : null;
