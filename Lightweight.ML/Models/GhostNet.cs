@@ -71,8 +71,7 @@ public sealed class GhostNet : ImageClassifierModel
         : base(nameof(GhostNet))
     {
         CheckNumClasses(numClasses);
-        if (inChannels is not (1 or 3))
-            throw new ArgumentOutOfRangeException(nameof(inChannels), inChannels, $"Input channels must be 1 (grayscale) or 3 (RGB), got {inChannels}.");
+        CheckInChannels(inChannels);
         if (!float.IsFinite(width) || width <= 0)
             throw new ArgumentOutOfRangeException(nameof(width), width, $"The width multiplier must be positive and finite, got {width}.");
         if (!(dropout >= 0 && dropout < 1))
@@ -151,12 +150,6 @@ public sealed class GhostNet : ImageClassifierModel
         register_module(nameof(classifier), null!); // unregister the old one, then register the new one
         register_module(nameof(classifier), classifier);
         old.Dispose();
-    }
-
-    private static void CheckNumClasses(int numClasses)
-    {
-        if (numClasses < 1)
-            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, $"The number of classes must be at least 1, got {numClasses}.");
     }
 
     /// <summary>

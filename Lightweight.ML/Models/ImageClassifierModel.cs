@@ -30,6 +30,20 @@ public abstract class ImageClassifierModel : nn.Module<Tensor, Tensor>
     /// </summary>
     public abstract void ResetClassifier(int numClasses);
 
+    /// <summary>Throws when <paramref name="numClasses"/> is below 1.</summary>
+    protected static void CheckNumClasses(int numClasses)
+    {
+        if (numClasses < 1)
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, $"The number of classes must be at least 1, got {numClasses}.");
+    }
+
+    /// <summary>Throws unless <paramref name="inChannels"/> is 1 or 3.</summary>
+    protected static void CheckInChannels(int inChannels)
+    {
+        if (inChannels is not (1 or 3))
+            throw new ArgumentOutOfRangeException(nameof(inChannels), inChannels, $"Input channels must be 1 (grayscale) or 3 (RGB), got {inChannels}.");
+    }
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {

@@ -50,7 +50,8 @@ public sealed class ShuffleNetV2 : ImageClassifierModel
     {
         if (!StageOutChannels.TryGetValue(size, out var channels))
             throw new ArgumentOutOfRangeException(nameof(size), size, $"Unknown ShuffleNetV2 size {size}; expected one of {string.Join(", ", StageOutChannels.Keys)}.");
-        CheckClassifierArguments(numClasses, inChannels);
+        CheckNumClasses(numClasses);
+        CheckInChannels(inChannels);
         _smallInput = smallInput;
         _inChannels = inChannels;
 
@@ -101,7 +102,7 @@ public sealed class ShuffleNetV2 : ImageClassifierModel
     /// <inheritdoc/>
     public override void ResetClassifier(int numClasses)
     {
-        CheckClassifierArguments(numClasses, _inChannels);
+        CheckNumClasses(numClasses);
         var old = fc;
         fc = nn.Linear(old.in_features, numClasses, device: old.weight!.device, dtype: old.weight.dtype);
         register_module(nameof(fc), null!); // unregister the old head before registering the new one
@@ -121,14 +122,6 @@ public sealed class ShuffleNetV2 : ImageClassifierModel
         using var grouped = x.view(n, groups, c / groups, h, w);
         using var transposed = grouped.transpose(1, 2);
         return transposed.contiguous().view(n, c, h, w);
-    }
-
-    internal static void CheckClassifierArguments(int numClasses, int inChannels)
-    {
-        if (numClasses < 1)
-            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "The number of classes must be at least 1.");
-        if (inChannels is not (1 or 3))
-            throw new ArgumentOutOfRangeException(nameof(inChannels), inChannels, "Input channels must be 1 (grayscale) or 3 (RGB).");
     }
 
     private static Sequential ConvBnRelu(int input, int output, int kernelSize, int stride) => nn.Sequential(
