@@ -201,6 +201,46 @@ public sealed class AugmentationTests
     }
 
     [TestMethod]
+    public void PaddedRandomCropShiftsEachImageByWholePixelsWithinThePadding()
+    {
+        using var scope = NewDisposeScope();
+        const int pad = 3, n = 24;
+        var x = Textured(n, channels: 1).add(0.1); // no zero pixels, so the zero fill is recognisable
+        var padded = nn.functional.pad(x, [pad, pad, pad, pad]);
+        foreach (double flipP in new[] { 0.0, 1.0 })
+        {
+            var o = new AugmentationOptions { RandomResizedCrop = false, RandomCropPadding = pad, HorizontalFlipProbability = flipP };
+            var y = Run(o, x);
+            var shifts = new HashSet<(int, int)>();
+            for (int i = 0; i < n; i++)
+            {
+                // The output must be one of the (2·pad + 1)² windows of the zero-padded input, copied exactly.
+                var match = Enumerable.Range(0, (2 * pad + 1) * (2 * pad + 1)).Select(k => (Dy: k / (2 * pad + 1), Dx: k % (2 * pad + 1)))
+                    .Where(d =>
+                    {
+                        var window = padded[i].narrow(1, d.Dy, S).narrow(2, d.Dx, S);
+                        return Same(flipP == 1 ? window.flip(2) : window, y[i]);
+                    }).ToList();
+                Assert.HasCount(1, match, $"image {i} (flip p = {flipP}) is not an exact whole-pixel shift of its input");
+                shifts.Add((match[0].Dy, match[0].Dx));
+            }
+            Assert.IsGreaterThan(8, shifts.Count, $"24 images drew only {shifts.Count} distinct shifts");
+        }
+        Assert.IsTrue(Same(Run(new AugmentationOptions { RandomResizedCrop = false, RandomCropPadding = pad }, x, seed: 5),
+            Run(new AugmentationOptions { RandomResizedCrop = false, RandomCropPadding = pad }, x, seed: 5)));
+    }
+
+    [TestMethod]
+    public void PaddedCropAndResizedCropAreAlternatives()
+    {
+        var both = new AugmentationOptions { RandomCropPadding = 4 };
+        var e = Assert.ThrowsExactly<ArgumentException>(both.Validate);
+        Assert.AreEqual(nameof(AugmentationOptions.RandomCropPadding), e.ParamName);
+        var negative = new AugmentationOptions { RandomResizedCrop = false, RandomCropPadding = -1 };
+        Assert.AreEqual(nameof(AugmentationOptions.RandomCropPadding), Assert.ThrowsExactly<ArgumentOutOfRangeException>(negative.Validate).ParamName);
+    }
+
+    [TestMethod]
     public void BatchesOfTheWrongShapeOrTypeAreRejected()
     {
         using var scope = NewDisposeScope();

@@ -16,11 +16,12 @@ var validation = new Option<double>("--validation-fraction") { DefaultValueFacto
 var output = new Option<DirectoryInfo?>("--out") { Description = "Reports and checkpoints" };
 var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay (default: the trainer's)" };
 var cropScale = new Option<double>("--crop-scale") { Description = "Smallest random-resized-crop area fraction; 1 = no crop", DefaultValueFactory = _ => 1.0 };
+var cropPadding = new Option<int>("--crop-padding") { Description = "Random translation by up to this many pixels (RandomCrop with padding); replaces --crop-scale", DefaultValueFactory = _ => 0 };
 var flip = new Option<double>("--flip") { Description = "Horizontal flip probability", DefaultValueFactory = _ => 0.0 };
 var erasing = new Option<double>("--erasing") { Description = "Random erasing probability", DefaultValueFactory = _ => 0.0 };
 var root = new RootCommand("Train and evaluate a Lightweight.ML model on Fashion-MNIST")
 {
-    data, model, epochs, imageSize, batch, lr, validation, output, weightDecay, cropScale, flip, erasing,
+    data, model, epochs, imageSize, batch, lr, validation, output, weightDecay, cropScale, cropPadding, flip, erasing,
 };
 root.SetAction(parse =>
 {
@@ -43,7 +44,7 @@ root.SetAction(parse =>
     var minScale = parse.GetValue(cropScale);
     options.Augmentation = new AugmentationOptions
     {
-        RandomResizedCrop = minScale < 1, CropScale = (minScale, 1.0), CropRatio = (0.9, 1.1),
+        RandomResizedCrop = minScale < 1, RandomCropPadding = parse.GetValue(cropPadding), CropScale = (minScale, 1.0), CropRatio = (0.9, 1.1),
         HorizontalFlipProbability = parse.GetValue(flip), ErasingProbability = parse.GetValue(erasing),
     };
     options.OutputDirectory = parse.GetValue(output)?.FullName;
@@ -59,7 +60,7 @@ root.SetAction(parse =>
                                              : ml.MulticlassClassification.Trainers.ShuffleNetV2((ShuffleNetV2Options)options));
     Console.WriteLine($"{options.ModelName}: {train.GetRowCount()} training images, {options.Epochs} epochs at {options.ImageSize} px, " +
                       $"batch {options.BatchSize}, lr {(options.LearningRate?.ToString() ?? "default")}, weight decay {options.WeightDecay?.ToString() ?? "default"}, " +
-                      $"crop scale ≥ {minScale}, flip {parse.GetValue(flip)}, erasing {parse.GetValue(erasing)}, validation fraction {options.ValidationFraction}");
+                      $"crop scale ≥ {minScale}, crop padding {parse.GetValue(cropPadding)}, flip {parse.GetValue(flip)}, erasing {parse.GetValue(erasing)}, validation fraction {options.ValidationFraction}");
     var clock = Stopwatch.StartNew();
     var fitted = pipeline.Fit(train);
     var fitSeconds = clock.Elapsed.TotalSeconds;

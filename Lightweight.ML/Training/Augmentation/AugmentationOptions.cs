@@ -26,6 +26,15 @@ public sealed class AugmentationOptions
     public bool RandomResizedCrop { get; set; } = true;
 
     /// <summary>
+    /// Random translation as torchvision's <c>RandomCrop(size, padding: p)</c>: the image is padded with p black pixels
+    /// on every side and a window of the original size is cut at a random whole-pixel offset, so each image moves by
+    /// −p…p pixels along each axis with no resampling (the usual CIFAR and Fashion-MNIST recipe). Default 0 (off); at
+    /// least 0. An alternative to <see cref="RandomResizedCrop"/>, which must then be
+    /// <c>false</c>.
+    /// </summary>
+    public int RandomCropPadding { get; set; }
+
+    /// <summary>
     /// Range of the crop's area as a fraction of the image area, drawn uniformly. Default (0.08, 1.0) as torchvision;
     /// 0 &lt; Min ≤ Max ≤ 1.
     /// </summary>
@@ -85,6 +94,12 @@ public sealed class AugmentationOptions
         if (!(CropScale.Min > 0 && CropScale.Min <= CropScale.Max && CropScale.Max <= 1))
             throw new ArgumentOutOfRangeException(nameof(CropScale), CropScale, "CropScale must satisfy 0 < Min <= Max <= 1.");
         RequireRatio(CropRatio, nameof(CropRatio));
+        if (RandomCropPadding < 0)
+            throw new ArgumentOutOfRangeException(nameof(RandomCropPadding), RandomCropPadding, "RandomCropPadding must be at least 0.");
+        if (RandomCropPadding > 0 && RandomResizedCrop)
+            throw new ArgumentException(
+                "RandomCropPadding (random translation) and RandomResizedCrop are alternatives; set RandomResizedCrop = false to use RandomCropPadding.",
+                nameof(RandomCropPadding));
         RequireProbability(HorizontalFlipProbability, nameof(HorizontalFlipProbability));
         RequireJitter(Brightness, nameof(Brightness));
         RequireJitter(Contrast, nameof(Contrast));

@@ -1,5 +1,5 @@
-// Batched, per-image random augmentation following torchvision's transforms semantics: RandomResizedCrop,
-// RandomHorizontalFlip, ColorJitter (brightness, contrast, saturation; fixed order) and RandomErasing (value 0).
+// Batched, per-image random augmentation following torchvision's transforms semantics: RandomResizedCrop or
+// RandomCrop with padding, RandomHorizontalFlip, ColorJitter (brightness, contrast, saturation; fixed order) and RandomErasing (value 0).
 // Each call makes one draw of random numbers from the caller's generator (a row per image); pixels never pass through
 // managed code.
 using TorchSharp;
@@ -25,6 +25,7 @@ internal sealed class BatchAugmenter
     private static readonly float[] LumaWeights = [0.2989f, 0.587f, 0.114f]; // torchvision's rgb_to_grayscale
 
     private readonly bool _crop;
+    private readonly int _pad;
     private readonly (double Min, double Max) _cropScale, _cropLogRatio, _cropRatio, _eraseScale, _eraseLogRatio;
     private readonly double _flip, _brightness, _contrast, _saturation, _erasing;
 
@@ -33,6 +34,7 @@ internal sealed class BatchAugmenter
     {
         options.Validate();
         _crop = options.RandomResizedCrop;
+        _pad = options.RandomCropPadding;
         _cropScale = options.CropScale;
         _cropRatio = options.CropRatio;
         _cropLogRatio = (Math.Log(options.CropRatio.Min), Math.Log(options.CropRatio.Max));
@@ -43,16 +45,18 @@ internal sealed class BatchAugmenter
         _eraseLogRatio = (Math.Log(options.ErasingRatio.Min), Math.Log(options.ErasingRatio.Max));
     }
 
-    /// <summary>Whether <see cref="Apply"/> changes anything (crop, flip or jitter enabled).</summary>
-    public bool ChangesPixels => _crop || _flip > 0 || _brightness > 0 || _contrast > 0 || _saturation > 0;
+    /// <summary>Whether <see cref="Apply"/> changes anything (crop, translation, flip or jitter enabled).</summary>
+    public bool ChangesPixels => _crop || _pad > 0 || _flip > 0 || _brightness > 0 || _contrast > 0 || _saturation > 0;
 
     /// <summary>Whether <see cref="ApplyErasing"/> changes anything.</summary>
     public bool Erases => _erasing > 0;
 
     /// <summary>
-    /// Random resized crop, horizontal flip and colour jitter of a floating-point <c>[N, C, H, W]</c> batch in [0, 1]
-    /// (C = 1 or 3) on any device; returns the same shape. Crop and flip are one <c>grid_sample</c> (bilinear) over
-    /// a per-image axis-aligned affine grid clamped to the crop box; without crop, the flip is an exact mirror.
+    /// Random resized crop or padded random crop, horizontal flip and colour jitter of a floating-point
+    /// <c>[N, C, H, W]</c> batch in [0, 1] (C = 1 or 3) on any device; returns the same shape. Resized crop and flip are
+    /// one <c>grid_sample</c> (bilinear) over a per-image axis-aligned affine grid clamped to the crop box; padded crop
+    /// and flip are one <c>grid_sample</c> (nearest, zero outside) over whole-pixel shifts, an exact copy of pixels;
+    /// flip alone is an exact mirror.
     /// </summary>
     public Tensor Apply(Tensor images, Generator generator)
     {
@@ -60,14 +64,20 @@ internal sealed class BatchAugmenter
         if (!ChangesPixels || images.shape[0] == 0) return images.alias();
         using var scope = NewDisposeScope();
         long n = images.shape[0], h = images.shape[2], w = images.shape[3];
-        // Columns: 0-9 crop scales, 10-19 crop log-ratios, 20-21 crop offsets, 22 flip, 23-25 jitter factors.
-        var u = rand(n, 2 * Attempts + 6, dtype: ScalarType.Float64, device: generator.device, generator: generator);
+        // Columns: 0-9 crop scales, 10-19 crop log-ratios, 20-21 crop offsets, 22 flip, 23-25 jitter factors,
+        // 26-27 translation (only with padding, so that other policies keep their random stream).
+        var u = rand(n, 2 * Attempts + 6 + (_pad > 0 ? 2 : 0), dtype: ScalarType.Float64, device: generator.device, generator: generator);
         var flip = u.select(1, 2 * Attempts + 2).lt(_flip);
         var x = images;
         if (_crop)
         {
             var grid = CropGrid(u, flip, h, w, images);
             x = nn.functional.grid_sample(x, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false);
+        }
+        else if (_pad > 0)
+        {
+            var grid = ShiftGrid(u, flip, h, w, images);
+            x = nn.functional.grid_sample(x, grid, GridSampleMode.Nearest, GridSamplePaddingMode.Zeros, align_corners: false);
         }
         else if (_flip > 0)
         {
@@ -136,6 +146,22 @@ internal sealed class BatchAugmenter
         long n = u.shape[0];
         return stack([gx.to(like.dtype, like.device).view(n, 1, w).expand(n, h, w),
             gy.to(like.dtype, like.device).view(n, h, 1).expand(n, h, w)], 3);
+    }
+
+    /// <summary>
+    /// The sampling grid <c>[N, H, W, 2]</c> of a padded random crop: output pixel (i, j) reads input pixel
+    /// (i + dy, j + dx), or (i + dy, W − 1 − j + dx) where mirrored, with dx, dy uniform integers in [−pad, pad] from
+    /// columns 26–27 of <paramref name="u"/>; coordinates are exact pixel centres, so nearest sampling copies pixels.
+    /// </summary>
+    private Tensor ShiftGrid(Tensor u, Tensor flip, long h, long w, Tensor like)
+    {
+        long n = u.shape[0];
+        Tensor Shift(int column) => u.select(1, column).mul(2 * _pad + 1).floor_().sub_(_pad).view(n, 1);
+        var cols = arange(w, ScalarType.Float64, u.device).view(1, w);
+        var columns = cols.flip(1).where(flip.to(u.device).view(n, 1), cols).add(Shift(2 * Attempts + 6));
+        var rows = arange(h, ScalarType.Float64, u.device).view(1, h).add(Shift(2 * Attempts + 7));
+        Tensor Normalised(Tensor pixel, long size) => pixel.mul(2).add_(1).div_(size).sub_(1).to(like.dtype, like.device);
+        return stack([Normalised(columns, w).view(n, 1, w).expand(n, h, w), Normalised(rows, h).view(n, h, 1).expand(n, h, w)], 3);
     }
 
     /// <summary>
