@@ -113,6 +113,16 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
                 "to keep using the model afterwards.");
     }
 
+    /// <summary>Runs <paramref name="action"/> on the network while no forward runs and the model is not disposed.</summary>
+    internal void WithModel(Action<ImageClassifierModel> action)
+    {
+        lock (_forwardLock)
+        {
+            ThrowIfDisposed();
+            action(_model);
+        }
+    }
+
     internal DataViewSchema.Column[] RequiredInputColumns(DataViewSchema inputSchema)
         => ImageRowReader.RequiredColumns(inputSchema, ImageColumnName, ImagePathColumnName, allowPathOnly: false);
 

@@ -26,6 +26,9 @@ internal sealed class ScoreColumns
     public IReadOnlyList<string> ClassNames { get; }
     public int Count => ClassNames.Count;
 
+    /// <summary>The label column's annotations whose KeyValues PredictedLabel carries, if it had any.</summary>
+    public DataViewSchema.Annotations? LabelAnnotations => _labelAnnotations;
+
     /// <summary><paramref name="input"/>'s columns followed by Score and PredictedLabel (which hide same-named inputs).</summary>
     public DataViewSchema Append(DataViewSchema input)
     {

@@ -121,6 +121,9 @@ public sealed class GhostNet : ImageClassifierModel
     /// <summary>Whether conv_stem has stride 1 (small-image stem).</summary>
     public bool SmallInput { get; }
 
+    /// <summary>Dropout probability before the classifier (training only).</summary>
+    public float DropoutRate => (float)_dropRate;
+
     /// <inheritdoc/>
     public override Tensor ForwardFeatures(Tensor x)
     {

@@ -54,6 +54,7 @@ public sealed class ShuffleNetV2 : ImageClassifierModel
         CheckInChannels(inChannels);
         _smallInput = smallInput;
         _inChannels = inChannels;
+        Size = size;
 
         conv1 = ConvBnRelu(inChannels, channels[0], kernelSize: 3, stride: smallInput ? 1 : 2);
         maxpool = nn.MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
@@ -79,6 +80,12 @@ public sealed class ShuffleNetV2 : ImageClassifierModel
 
     /// <inheritdoc/>
     public override int InChannels => _inChannels;
+
+    /// <summary>The width multiplier the network was built with.</summary>
+    public ShuffleNetV2Size Size { get; }
+
+    /// <summary>Whether conv1 has stride 1 and the max-pool is skipped (small-image stem).</summary>
+    public bool SmallInput => _smallInput;
 
     /// <inheritdoc/>
     public override Tensor ForwardFeatures(Tensor x)
