@@ -1,0 +1,30 @@
+namespace Lightweight.ML.Export;
+
+/// <summary>Writes a file so that readers see either the old file or the complete new one, never a partial write.</summary>
+internal static class AtomicFile
+{
+    /// <summary>
+    /// Runs <paramref name="write"/> on a temporary file in the target's folder, flushes it to disk and moves it over
+    /// <paramref name="path"/>. On failure the temporary file is deleted and the target is left as it was.
+    /// </summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = $"{full}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+}
