@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Lightweight.ML.MLNet;
 using Lightweight.ML.Native;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -331,7 +332,7 @@ internal static class PipelineFile
         var values = text.Select(s => typeof(T) == typeof(ReadOnlyMemory<char>) ? (T)(object)s.AsMemory()
             : (T)Convert.ChangeType(s, typeof(T), CultureInfo.InvariantCulture)).ToArray();
         var builder = new DataViewSchema.Annotations.Builder();
-        builder.AddKeyValues(values.Length, item, (ref VBuffer<T> v) => v = new VBuffer<T>(values.Length, (T[])values.Clone()));
+        builder.Add(ScoreColumns.KeyValues, new VectorDataViewType(item, values.Length), (ref VBuffer<T> v) => v = new VBuffer<T>(values.Length, (T[])values.Clone()));
         return builder.ToAnnotations();
     }
 }

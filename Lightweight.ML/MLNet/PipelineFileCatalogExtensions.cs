@@ -28,7 +28,8 @@ public static class PipelineFileCatalogExtensions
     }
 
     /// <summary>
-    /// Reads a pipeline written by <see cref="SavePipeline"/>; the network runs on the CPU. Dispose the returned chain's
+    /// Reads a pipeline written by <see cref="SavePipeline"/>; the network runs on the CPU. As with ML.NET's own
+    /// <c>Model.Load</c>, <paramref name="inputSchema"/> lacks columns ML.NET cannot serialise (image-typed columns). Dispose the returned chain's
     /// classifiers (they are <see cref="IDisposable"/>) when done. A missing, corrupt, truncated or newer-version file
     /// throws <see cref="FileNotFoundException"/> or <see cref="InvalidDataException"/> naming the file.
     /// </summary>
