@@ -85,10 +85,14 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
         return new ImageClassificationRowMapper(this, inputSchema);
     }
 
-    /// <summary>Not supported: ML.NET keeps the model-saving API internal to its own assemblies (dotnet/machinelearning#4911).</summary>
+    /// <summary>
+    /// Not supported: ML.NET keeps the model-saving API internal to its own assemblies (dotnet/machinelearning#4911);
+    /// use <c>mlContext.Model.SavePipeline</c> / <c>LoadPipeline</c> instead.
+    /// </summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
         $"{nameof(ImageClassificationTransformer)} cannot be saved with mlContext.Model.Save: ML.NET's ModelSaveContext is internal " +
-        "to ML.NET (dotnet/machinelearning#4911). Keep the fitted transformer in memory for now.");
+        "to ML.NET (dotnet/machinelearning#4911). Save the whole fitted pipeline with mlContext.Model.SavePipeline(model, schema, path) " +
+        "and read it back with mlContext.Model.LoadPipeline(path, out schema), or export the network to ONNX.");
 
     /// <summary>
     /// Releases the network's native memory. A <c>PredictionEngine</c> created from this transformer (or a chain holding it)
