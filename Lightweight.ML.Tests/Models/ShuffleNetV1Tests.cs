@@ -106,6 +106,22 @@ public sealed class ShuffleNetV1Tests
     }
 
     [TestMethod]
+    public void InitializationFollowsMegvii()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new ShuffleNetV1(ShuffleNetV1Size.X1_0, groups: 3);
+        var sd = model.state_dict();
+        Assert.AreEqual(0.01, sd["first_conv.0.weight"].std().item<float>(), 0.002);
+        Assert.AreEqual(1.0 / 80, sd["features.1.branch_main_1.0.weight"].std().item<float>(), 0.05 / 80); // 240 / 3 inputs per group
+        Assert.AreEqual(1.0, sd["features.1.branch_main_1.3.weight"].std().item<float>(), 0.1); // depthwise: 1 input per group
+        Assert.AreEqual(0.01, sd["classifier.0.weight"].std().item<float>(), 0.0005);
+        Assert.IsTrue(sd["features.7.branch_main_2.1.weight"].eq(1).all().item<bool>());
+        Assert.IsTrue(sd["features.7.branch_main_2.1.bias"].eq(0.0001f).all().item<bool>());
+        model.ResetClassifier(3);
+        Assert.AreEqual(0.01, model.state_dict()["classifier.0.weight"].std().item<float>(), 0.002);
+    }
+
+    [TestMethod]
     [DataRow(3, 224, false, 7L)]
     [DataRow(1, 32, true, 4L)]
     [DataRow(3, 48, true, 6L)]

@@ -22,10 +22,11 @@ namespace Lightweight.ML.Models;
 /// bias, as Megvii's). <c>maxpool</c>, the stride-2 shortcut (<c>branch_proj</c>) and the global pool have no parameters.
 /// </para>
 /// <para>
-/// As in Megvii's code the shuffle comes after the depthwise conv rather than before it (the same function, since
-/// the depthwise conv and its batch norm act per channel), and it uses Megvii's channel order: the
+/// As in Megvii's code the shuffle comes after the depthwise conv rather than before it (equivalent up to a
+/// permutation of the depthwise weights, since the depthwise conv and its batch norm act per channel), and it uses Megvii's channel order: the
 /// <c>(channels / g, g)</c> reshape, which is <see cref="ShuffleNetV2.ChannelShuffle"/> with <c>channels / g</c> groups.
-/// Weights use PyTorch's default initialisation (Megvii's reference uses its own).
+/// Weights start from Megvii's initialisation: first_conv N(0, 0.01), other convolutions N(0, 1 / input channels per
+/// group), batch norm weight 1 and bias 0.0001, classifier N(0, 0.01).
 /// </para>
 /// </remarks>
 public sealed class ShuffleNetV1 : ImageClassifierModel
@@ -117,6 +118,7 @@ public sealed class ShuffleNetV1 : ImageClassifierModel
         _lastChannels = input;
         classifier = NewClassifier(_lastChannels, numClasses);
         RegisterComponents();
+        InitializeWeights();
     }
 
     /// <inheritdoc/>
@@ -162,9 +164,38 @@ public sealed class ShuffleNetV1 : ImageClassifierModel
         old.Dispose();
     }
 
-    /// <summary>Megvii's head: <c>Sequential(Linear(channels, classes, bias=False))</c>.</summary>
+    /// <summary>Megvii's head: <c>Sequential(Linear(channels, classes, bias=False))</c>, weights N(0, 0.01).</summary>
     private static Sequential NewClassifier(int inFeatures, int numClasses, Device? device = null, ScalarType? dtype = null)
-        => nn.Sequential(nn.Linear(inFeatures, numClasses, hasBias: false, device: device, dtype: dtype));
+    {
+        var linear = nn.Linear(inFeatures, numClasses, hasBias: false, device: device, dtype: dtype);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+            nn.init.normal_(linear.weight, 0, 0.01);
+        return nn.Sequential(linear);
+    }
+
+    /// <summary>
+    /// Megvii's <c>_initialize_weights</c>: first_conv N(0, 0.01), every other convolution N(0, 1 / input channels per
+    /// group), batch norm weight 1 and bias 0.0001, the classifier N(0, 0.01) (set in <see cref="NewClassifier"/>).
+    /// </summary>
+    private void InitializeWeights()
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        foreach (var (name, module) in named_modules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:
+                    nn.init.normal_(conv.weight, 0, name.Contains("first", StringComparison.Ordinal) ? 0.01 : 1.0 / conv.weight.shape[1]);
+                    break;
+                case BatchNorm2d bn:
+                    nn.init.ones_(bn.weight);
+                    nn.init.constant_(bn.bias, 0.0001);
+                    break;
+            }
+        }
+    }
 
     /// <summary>
     /// The ShuffleNet unit. branch_main_1: 1×1 conv (g groups) → BN → ReLU → 3×3 depthwise conv (stride) → BN;
