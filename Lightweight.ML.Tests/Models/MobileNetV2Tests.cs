@@ -114,14 +114,16 @@ public sealed class MobileNetV2Tests
         using var model = new MobileNetV2(10, width: 0.5f, smallInput: true);
         var keys = model.state_dict().Keys.ToList();
         var stem = model.state_dict()["features.0.0.weight"].clone();
+        model.eval();
         model.ResetClassifier(4);
         Assert.AreEqual(4, model.NumClasses);
         CollectionAssert.AreEqual(keys, model.state_dict().Keys.ToList());
         CollectionAssert.AreEqual(new long[] { 4, 1280 }, model.state_dict()["classifier.1.weight"].shape);
         Assert.AreEqual(0f, model.state_dict()["classifier.1.bias"].abs().max().item<float>());
         Assert.IsTrue(stem.eq(model.state_dict()["features.0.0.weight"]).all().item<bool>());
-        model.eval();
-        CollectionAssert.AreEqual(new long[] { 3, 4 }, model.call(randn(3, 3, 32, 32)).shape);
+        var x = randn(3, 3, 32, 32);
+        CollectionAssert.AreEqual(new long[] { 3, 4 }, model.call(x).shape);
+        Assert.IsTrue(model.call(x).eq(model.call(x)).all().item<bool>(), "the new head's dropout stays in eval mode");
     }
 
     [TestMethod]

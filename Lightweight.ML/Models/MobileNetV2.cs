@@ -126,6 +126,7 @@ public sealed class MobileNetV2 : ImageClassifierModel
         var old = classifier;
         var oldLinear = (Linear)old[1];
         classifier = NewClassifier(_lastChannels, numClasses, _dropRate, oldLinear.weight!.device, oldLinear.weight.dtype);
+        classifier.train(training); // the new Dropout follows the model's train/eval mode
         register_module(nameof(classifier), null!); // unregister the old head before registering the new one
         register_module(nameof(classifier), classifier);
         old.Dispose();
