@@ -52,6 +52,51 @@ public static class LightweightTrainersCatalog
         GhostNetOptions options)
         => Create(catalog, options);
 
+    /// <summary>Trains a MobileNetV2 image classifier (torchvision's <c>mobilenet_v2</c>, scaled by <paramref name="width"/>) with TorchSharp.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key-typed label column. Default <c>"Label"</c>.</param>
+    /// <param name="imageColumnName">Image column from <c>LoadImages</c>. Default <c>"Image"</c>.</param>
+    /// <param name="width">Width multiplier. Default 1.0.</param>
+    /// <param name="imageSize">Network input side in pixels. Default 224.</param>
+    /// <param name="epochs">Training epochs. Default 10.</param>
+    public static ImageClassificationTrainer MobileNetV2(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string imageColumnName = "Image", float width = 1.0f, int imageSize = 224, int epochs = 10)
+        => catalog.MobileNetV2(new MobileNetV2Options
+        {
+            LabelColumnName = labelColumnName, ImageColumnName = imageColumnName, Width = width, ImageSize = imageSize, Epochs = epochs,
+        });
+
+    /// <summary>Trains a MobileNetV2 image classifier with the given options.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="options">Trainer options; see <see cref="MobileNetV2Options"/>.</param>
+    public static ImageClassificationTrainer MobileNetV2(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        MobileNetV2Options options)
+        => Create(catalog, options);
+
+    /// <summary>Trains a ShuffleNetV1 image classifier (the paper's Table 1, Megvii's module names) with TorchSharp.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key-typed label column. Default <c>"Label"</c>.</param>
+    /// <param name="imageColumnName">Image column from <c>LoadImages</c>. Default <c>"Image"</c>.</param>
+    /// <param name="modelSize">Width multiplier. Default 1.0×.</param>
+    /// <param name="groups">Groups of the pointwise convolutions: 1, 2, 3, 4 or 8. Default 3.</param>
+    /// <param name="imageSize">Network input side in pixels. Default 224.</param>
+    /// <param name="epochs">Training epochs. Default 10.</param>
+    public static ImageClassificationTrainer ShuffleNetV1(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string imageColumnName = "Image", ShuffleNetV1Size modelSize = ShuffleNetV1Size.X1_0,
+        int groups = 3, int imageSize = 224, int epochs = 10)
+        => catalog.ShuffleNetV1(new ShuffleNetV1Options
+        {
+            LabelColumnName = labelColumnName, ImageColumnName = imageColumnName, ModelSize = modelSize, Groups = groups,
+            ImageSize = imageSize, Epochs = epochs,
+        });
+
+    /// <summary>Trains a ShuffleNetV1 image classifier with the given options.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="options">Trainer options; see <see cref="ShuffleNetV1Options"/>.</param>
+    public static ImageClassificationTrainer ShuffleNetV1(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        ShuffleNetV1Options options)
+        => Create(catalog, options);
+
     private static ImageClassificationTrainer Create(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         ImageClassificationTrainerOptions options)
     {

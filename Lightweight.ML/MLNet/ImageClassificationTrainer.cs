@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 namespace Lightweight.ML;
 
 /// <summary>
-/// The estimator behind <c>Trainers.ShuffleNetV2(...)</c> and <c>Trainers.GhostNet(...)</c>: decodes the training images
+/// The estimator behind <c>Trainers.ShuffleNetV2(...)</c>, <c>GhostNet(...)</c>, <c>MobileNetV2(...)</c> and <c>ShuffleNetV1(...)</c>: decodes the training images
 /// once, trains the network chosen by its options with TorchSharp and returns an <see cref="ImageClassificationTransformer"/>.
 /// Input: a key-typed label column and an <c>MLImage</c> column; output: <c>Score</c> and <c>PredictedLabel</c>.
 /// </summary>

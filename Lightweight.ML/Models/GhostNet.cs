@@ -1,7 +1,6 @@
 // Follows timm/models/ghostnet.py (huggingface/pytorch-image-models @ 7479d451a6dfd8af27f941b8e82a7402461fae80),
 // GhostNet v1 (ghostnet_050 / ghostnet_100 / ghostnet_130): same topology, same module names, so a timm
 // state_dict maps key-for-key onto this module tree.
-using System.Globalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -82,7 +81,7 @@ public sealed class GhostNet : ImageClassifierModel
         SmallInput = smallInput;
 
         // timm multiplies in double precision; take the float as the decimal the caller wrote (1.3f → 1.3).
-        double w = double.Parse(width.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        double w = ChannelRounding.DecimalWidth(width);
         int stemChannels = MakeDivisible(16 * w);
         conv_stem = nn.Conv2d(inChannels, stemChannels, 3, stride: smallInput ? 1 : 2, padding: 1, bias: false);
         bn1 = nn.BatchNorm2d(stemChannels);
@@ -155,15 +154,8 @@ public sealed class GhostNet : ImageClassifierModel
         old.Dispose();
     }
 
-    /// <summary>
-    /// timm's <c>make_divisible</c>: rounds <paramref name="v"/> to the nearest multiple of <paramref name="divisor"/>,
-    /// at least <paramref name="divisor"/>, and one step up if rounding lost more than 10 %.
-    /// </summary>
-    private static int MakeDivisible(double v, int divisor = 4)
-    {
-        int rounded = Math.Max(divisor, checked((int)(v + divisor / 2.0)) / divisor * divisor);
-        return rounded < 0.9 * v ? rounded + divisor : rounded;
-    }
+    /// <summary>timm's <c>make_divisible</c> with GhostNet's divisor 4.</summary>
+    private static int MakeDivisible(double v) => ChannelRounding.MakeDivisible(v, 4);
 
     /// <summary>
     /// Ghost module: a 1×1 conv makes half the channels (primary_conv), a depthwise 3×3 conv derives the
