@@ -130,6 +130,29 @@ public sealed class PipelineFileTests
     }
 
     [TestMethod]
+    public void EveryArchitectureIsDescribedAndRebuiltWithTheSameWeightShapes()
+    {
+        Lightweight.ML.Models.ImageClassifierModel[] models =
+        [
+            new Lightweight.ML.Models.ShuffleNetV2(ShuffleNetV2Size.X1_5, 7, 1, smallInput: true),
+            new Lightweight.ML.Models.GhostNet(5, 0.5f, 3, smallInput: true, dropout: 0.1f),
+            new Lightweight.ML.Models.MobileNetV2(4, 0.75f, 1, smallInput: true, dropout: 0.3f),
+            new Lightweight.ML.Models.ShuffleNetV1(ShuffleNetV1Size.X0_5, 8, 6, 3, smallInput: false),
+        ];
+        foreach (var model in models)
+        {
+            using var _ = model;
+            var spec = Lightweight.ML.Export.ModelArchitecture.Describe(model);
+            using var rebuilt = Lightweight.ML.Export.ModelArchitecture.Create(
+                (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(spec.ToJsonString())!, "test");
+            Assert.AreEqual(model.GetType(), rebuilt.GetType());
+            Assert.AreEqual(spec.ToJsonString(), Lightweight.ML.Export.ModelArchitecture.Describe(rebuilt).ToJsonString());
+            var expected = model.state_dict().Select(kv => $"{kv.Key}:{string.Join("x", kv.Value.shape)}").ToList();
+            CollectionAssert.AreEqual(expected, rebuilt.state_dict().Select(kv => $"{kv.Key}:{string.Join("x", kv.Value.shape)}").ToList(), spec.ToJsonString());
+        }
+    }
+
+    [TestMethod]
     public void DamagedFilesGiveAClearExceptionNamingTheFile()
     {
         var dir = TestData.NewTempFolder();

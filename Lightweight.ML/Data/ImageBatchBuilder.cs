@@ -15,12 +15,20 @@ internal sealed class ImageBatchBuilder : IDisposable
     private const int MaxRunLength = 256;
 
     private readonly ImagePreprocessing _preprocessing;
+    private readonly int _maxRunLength;
     private readonly List<Tensor> _converted = [];
     private Tensor? _staging;
     private int _staged, _stagingCapacity, _height, _width;
     private MLPixelFormat _format;
 
-    public ImageBatchBuilder(ImagePreprocessing preprocessing) => _preprocessing = preprocessing;
+    /// <param name="preprocessing">Resize and channel settings.</param>
+    /// <param name="maxRunLength">The most images staged before a conversion: the expected batch size (1 for
+    /// single-image scoring, so no 256-image staging buffer is allocated per prediction).</param>
+    public ImageBatchBuilder(ImagePreprocessing preprocessing, int maxRunLength = MaxRunLength)
+    {
+        _preprocessing = preprocessing;
+        _maxRunLength = Math.Clamp(maxRunLength, 1, MaxRunLength);
+    }
 
     /// <summary>Number of images added since the last <see cref="Build"/>.</summary>
     public int Count { get; private set; }
@@ -42,7 +50,7 @@ internal sealed class ImageBatchBuilder : IDisposable
         if (_staging is null)
         {
             (_height, _width, _format) = (height, width, image.PixelFormat);
-            _stagingCapacity = (int)Math.Clamp(StagingBytes / rowBytes, 1, MaxRunLength);
+            _stagingCapacity = (int)Math.Clamp(StagingBytes / rowBytes, 1, _maxRunLength);
             _staging = empty([_stagingCapacity, height, width, 4], ScalarType.Byte);
         }
         pixels.CopyTo(_staging.bytes.Slice((int)(_staged * rowBytes), (int)rowBytes));

@@ -21,7 +21,18 @@ internal static class ModelArchitecture
             ["type"] = nameof(GhostNet), ["width"] = m.Width, ["smallInput"] = m.SmallInput, ["dropout"] = m.DropoutRate,
             ["inChannels"] = m.InChannels, ["numClasses"] = m.NumClasses,
         },
-        _ => throw new NotSupportedException($"Saving a {model.GetType().Name} is not supported; supported: {nameof(ShuffleNetV2)}, {nameof(GhostNet)}."),
+        MobileNetV2 m => new JsonObject
+        {
+            ["type"] = nameof(MobileNetV2), ["width"] = m.Width, ["smallInput"] = m.SmallInput, ["dropout"] = m.DropoutRate,
+            ["inChannels"] = m.InChannels, ["numClasses"] = m.NumClasses,
+        },
+        ShuffleNetV1 m => new JsonObject
+        {
+            ["type"] = nameof(ShuffleNetV1), ["size"] = m.Size.ToString(), ["groups"] = m.Groups, ["smallInput"] = m.SmallInput,
+            ["inChannels"] = m.InChannels, ["numClasses"] = m.NumClasses,
+        },
+        _ => throw new NotSupportedException(
+            $"Saving a {model.GetType().Name} is not supported; supported: {nameof(ShuffleNetV2)}, {nameof(GhostNet)}, {nameof(MobileNetV2)}, {nameof(ShuffleNetV1)}."),
     };
 
     /// <summary>Builds the described network; <see cref="InvalidDataException"/> (naming <paramref name="source"/>) on a bad description.</summary>
@@ -36,6 +47,8 @@ internal static class ModelArchitecture
             {
                 nameof(ShuffleNetV2) => new ShuffleNetV2(Enum.Parse<ShuffleNetV2Size>((string)spec["size"]!), classes, channels, small),
                 nameof(GhostNet) => new GhostNet(classes, (float)spec["width"]!, channels, small, (float)spec["dropout"]!),
+                nameof(MobileNetV2) => new MobileNetV2(classes, (float)spec["width"]!, channels, small, (float)spec["dropout"]!),
+                nameof(ShuffleNetV1) => new ShuffleNetV1(Enum.Parse<ShuffleNetV1Size>((string)spec["size"]!), (int)spec["groups"]!, classes, channels, small),
                 _ => throw new InvalidDataException($"unknown architecture '{type}'"),
             };
         }

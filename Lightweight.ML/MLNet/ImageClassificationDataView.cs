@@ -58,7 +58,7 @@ internal sealed class ImageClassificationDataView : IDataView
             {
                 _lead = view._input.GetRowCursor(view._parent.RequiredInputColumns(inputSchema));
                 _reader = view._parent.CreateImageReader(_lead);
-                _builder = new ImageBatchBuilder(view._parent.Preprocessing);
+                _builder = new ImageBatchBuilder(view._parent.Preprocessing, view._parent.BatchSize);
             }
         }
 

@@ -57,7 +57,7 @@ internal sealed class ImageClassificationRowMapper : IRowToRowMapper
             if (_active.Skip(mapper.InputSchema.Count).Any(a => a))
             {
                 _reader = mapper._parent.CreateImageReader(input);
-                _builder = new ImageBatchBuilder(mapper._parent.Preprocessing);
+                _builder = new ImageBatchBuilder(mapper._parent.Preprocessing, maxRunLength: 1);
             }
         }
 

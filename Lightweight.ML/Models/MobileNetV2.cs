@@ -105,6 +105,9 @@ public sealed class MobileNetV2 : ImageClassifierModel
     /// <summary>Whether the first convolution has stride 1 (small-image stem).</summary>
     public bool SmallInput { get; }
 
+    /// <summary>Dropout probability before the linear layer (training only).</summary>
+    public float DropoutRate => (float)_dropRate;
+
     /// <inheritdoc/>
     public override Tensor ForwardFeatures(Tensor x)
     {
