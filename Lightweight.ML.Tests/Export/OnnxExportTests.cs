@@ -128,6 +128,71 @@ public sealed class OnnxExportTests
         Assert.IsGreaterThan(1e-3f, imageDifference, "the images should get different probabilities");
     }
 
+    // ---- The builder's standard modules (what further architectures are made of) ------------------------------------
+
+    [TestMethod]
+    public void StandardModulesMatchTorchSharp()
+    {
+        manual_seed(18);
+        using var block = nn.Sequential(
+            nn.Conv2d(3, 12, 3, padding: 1, bias: true), nn.BatchNorm2d(12), nn.ReLU6(),      // conv with bias + folded BN
+            nn.Conv2d(12, 12, 3, stride: 2, padding: 1, groups: 3, bias: false), nn.Hardswish(), // group conv
+            nn.BatchNorm2d(12),                                                                  // BatchNormalization node
+            nn.MaxPool2d(3, stride: 2, padding: 1, ceil_mode: true),
+            nn.AvgPool2d(3, stride: 1, padding: 1),                                              // count_include_pad
+            nn.AvgPool2d(3, stride: 1, padding: 1, count_include_pad: false),
+            nn.Hardtanh(-1, 2), nn.ReLU(), nn.Sigmoid(), nn.Hardsigmoid(), nn.Dropout(0.3), nn.Identity(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(12, 5));
+        foreach (var bn in block.modules().OfType<BatchNorm2d>())
+            using (no_grad()) { bn.running_mean!.normal_(0, 0.3); bn.running_var!.uniform_(0.5, 1.5); bn.weight!.uniform_(0.5, 1.5); bn.bias!.normal_(0, 0.3); }
+        block.eval();
+
+        var graph = new OnnxGraphBuilder();
+        string output = graph.Apply(block, graph.Claim("x"), "block");
+        Assert.AreEqual(1, graph.Nodes.Count(n => n.OpType == "BatchNormalization"), "only the batch norm after an activation stays a node");
+        using var x = randn(2, 3, 19, 19).mul(2);
+        float[] expected;
+        using (NewDisposeScope())
+        using (no_grad())
+        {
+            var y = x; // module by module: TorchSharp's Sequential disposes what pass-through modules return
+            foreach (var (_, module) in block.named_children()) y = ((nn.Module<Tensor, Tensor>)module).call(y);
+            expected = y.data<float>().ToArray();
+        }
+        AssertClose(expected, RunGraph(graph, output, x, [-1, 5]));
+    }
+
+    [TestMethod]
+    [DataRow(2)]
+    [DataRow(3)]
+    public void ChannelShuffleMatchesShuffleNetV2s(int groups)
+    {
+        var graph = new OnnxGraphBuilder();
+        string output = graph.ChannelShuffle(graph.Claim("x"), 12, groups, "shuffle");
+        using var x = randn(2, 12, 5, 7);
+        using var expected = ShuffleNetV2.ChannelShuffle(x, groups);
+        AssertClose(expected.data<float>().ToArray(), RunGraph(graph, output, x, [-1, 12, 5, 7]));
+    }
+
+    /// <summary>Runs a builder's graph with input <c>x</c> (the shape of <paramref name="x"/>, batch dynamic) in ONNX Runtime.</summary>
+    private static float[] RunGraph(OnnxGraphBuilder graph, string output, Tensor x, long[] outputShape)
+    {
+        object[] Dims(long[] shape) => shape.Select((d, i) => i == 0 ? "N" : (object)d).ToArray();
+        var model = new OnnxModel
+        {
+            IrVersion = OnnxExport.IrVersion, OpsetVersion = OnnxExport.OpsetVersion, ProducerName = "test", ProducerVersion = "0",
+            Graph = graph.ToGraph("test", [new OnnxValueInfo("x", OnnxDataType.Float, Dims(x.shape))],
+                [new OnnxValueInfo(output, OnnxDataType.Float, Dims(outputShape))]),
+        };
+        using var stream = new MemoryStream();
+        model.WriteTo(stream);
+        using var session = new InferenceSession(stream.ToArray());
+        using var value = OrtValue.CreateTensorValueFromMemory(x.data<float>().ToArray(), x.shape);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["x"], [value], [output]);
+        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
     // ---- ML.NET: ApplyOnnxModel vs the trained transformer ---------------------------------------------------------
 
     [TestMethod]

@@ -101,16 +101,11 @@ public static class OnnxExport
 
         string name = modelName ?? model.GetType().Name;
         string colour = inputChannels == 3 ? "R, G, B planes" : "one grey plane";
-        var graph = new OnnxGraph
-        {
-            Name = name,
-            Nodes = g.Nodes,
-            Initializers = g.Initializers,
-            Inputs = [new OnnxValueInfo(InputName, OnnxDataType.Float, ["N", (long)inputChannels, (long)size, (long)size],
+        var graph = g.ToGraph(name,
+            [new OnnxValueInfo(InputName, OnnxDataType.Float, ["N", (long)inputChannels, (long)size, (long)size],
                 $"Pixels 0-255, {colour}, planar (NCHW), resized to {size}x{size}: ML.NET ExtractPixels with default settings.")],
-            Outputs = [new OnnxValueInfo(OutputName, OnnxDataType.Float, ["N", (long)model.NumClasses],
-                "Softmax probabilities, one per class in class (key) order; the names are in metadata 'class_names'.")],
-        };
+            [new OnnxValueInfo(OutputName, OnnxDataType.Float, ["N", (long)model.NumClasses],
+                "Softmax probabilities, one per class in class (key) order; the names are in metadata 'class_names'.")]);
         var metadata = new List<KeyValuePair<string, string>>
         {
             new("model_name", name),

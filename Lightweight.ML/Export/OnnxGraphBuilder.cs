@@ -46,6 +46,10 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>The graph built so far, with the given inputs and outputs.</summary>
+    public OnnxGraph ToGraph(string name, IReadOnlyList<OnnxValueInfo> inputs, IReadOnlyList<OnnxValueInfo> outputs)
+        => new() { Name = name, Nodes = _nodes.ToArray(), Initializers = _initializers.ToArray(), Inputs = inputs, Outputs = outputs };
+
     // ---- Constants ----------------------------------------------------------------------------------------------
 
     /// <summary>A float32 constant of shape <paramref name="dims"/> (empty for a scalar).</summary>
