@@ -39,6 +39,23 @@ public sealed class ImageBatchBuilderTests
     }
 
     [TestMethod]
+    [DataRow(3, 1.0)]
+    [DataRow(1, 1.0)]
+    [DataRow(3, 0.875)]
+    public void BatchesAreContiguousNchw(int channels, double centerCropFraction)
+    {
+        // Channels-last strides would reach the network: libtorch 2.10's oneDNN convolution is wrong on them on AVX-512
+        // CPUs (OnnxExportTests compare every architecture's TorchSharp forward from these batches with ONNX Runtime).
+        using var scope = NewDisposeScope();
+        using var builder = new ImageBatchBuilder(new ImagePreprocessing(16, channels, centerCropFraction: centerCropFraction));
+        using (var a = Solid(16, 16, MLPixelFormat.Bgra32, 1, 2, 3)) builder.Add(a);
+        using (var b = Solid(20, 30, MLPixelFormat.Rgba32, 4, 5, 6)) builder.Add(b);
+        var batch = builder.Build();
+        CollectionAssert.AreEqual(new long[] { 2, channels, 16, 16 }, batch.shape);
+        Assert.IsTrue(batch.is_contiguous(), $"strides [{string.Join(", ", batch.stride())}]");
+    }
+
+    [TestMethod]
     public void CenterCropKeepsAspectRatioAndCutsTheMiddle()
     {
         using var scope = NewDisposeScope();

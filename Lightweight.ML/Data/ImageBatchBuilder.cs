@@ -100,7 +100,10 @@ internal sealed class ImageBatchBuilder : IDisposable
                 x = nn.functional.interpolate(x, [height, width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
             if (height != size || width != size)
                 x = x.narrow(2, (height - size) / 2, size).narrow(3, (width - size) / 2, size);
-            _converted.Add(x.round_().clamp_(0, 255).to(ScalarType.Byte).MoveToOuterDisposeScope());
+            // Contiguous NCHW, not the channels-last strides the permute leaves: libtorch 2.10's oneDNN convolution on
+            // channels-last input computes wrong outputs on AVX-512 CPUs with more than one thread for some channel counts
+            // (e.g. 33-45 output channels), and every later tensor would inherit the layout.
+            _converted.Add(x.round_().clamp_(0, 255).to(ScalarType.Byte).contiguous().MoveToOuterDisposeScope());
         }
         _staging.Dispose();
         _staging = null;
