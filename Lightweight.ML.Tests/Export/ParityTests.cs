@@ -29,6 +29,8 @@ public sealed class ParityTests
         ["ghostnet_050"] = n => new GhostNet(n, width: 0.5f),
         ["ghostnet_100"] = n => new GhostNet(n, width: 1.0f),
         ["ghostnet_130"] = n => new GhostNet(n, width: 1.3f),
+        ["mobilenet_v2"] = n => new MobileNetV2(n, width: 1.0f),
+        ["mobilenet_v2_050"] = n => new MobileNetV2(n, width: 0.5f),
     };
 
     /// <summary>Largest allowed |logit difference| (float32 PyTorch vs float32 libtorch, different kernels).</summary>
