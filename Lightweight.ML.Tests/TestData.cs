@@ -17,11 +17,14 @@ internal static class TestData
         return path;
     }
 
-    /// <summary>Copies the first <paramref name="perClass"/> images of the first <paramref name="classes"/> classes of a split.</summary>
-    public static string Subset(string split, int classes, int perClass)
+    /// <summary>
+    /// Copies the first <paramref name="perClass"/> images of <paramref name="classes"/> classes of a split, in ordinal
+    /// order after the first <paramref name="skipClasses"/>.
+    /// </summary>
+    public static string Subset(string split, int classes, int perClass, int skipClasses = 0)
     {
         var root = NewTempFolder();
-        foreach (var classDir in Directory.GetDirectories(Path.Combine(FashionMnist, split)).Order(StringComparer.Ordinal).Take(classes))
+        foreach (var classDir in Directory.GetDirectories(Path.Combine(FashionMnist, split)).Order(StringComparer.Ordinal).Skip(skipClasses).Take(classes))
         {
             var target = Directory.CreateDirectory(Path.Combine(root, Path.GetFileName(classDir))).FullName;
             foreach (var file in Directory.GetFiles(classDir, "*.png").Order(StringComparer.Ordinal).Take(perClass))

@@ -25,10 +25,21 @@ internal static class TorchSharpWeightsReader
     {
         WeightsFileIndex.RequireLittleEndian();
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        long length = stream.Length;
-        if (length == 0)
+        if (stream.Length == 0)
             throw Bad(path, "it is empty");
-        RefuseForeignFormats(stream, path);
+        try
+        {
+            return ReadIndex(stream, path);
+        }
+        catch (InvalidDataException e) when (ForeignFormat(stream, path, e) is { } foreign)
+        {
+            throw foreign;
+        }
+    }
+
+    private static WeightsFileIndex ReadIndex(FileStream stream, string path)
+    {
+        long length = stream.Length;
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         var entries = new List<TensorEntry>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -37,7 +48,7 @@ internal static class TorchSharpWeightsReader
         {
             count = ReadLeb128(reader, path, "the entry count");
             if (count > length)
-                throw Bad(path, $"it claims {count:N0} entries in {length:N0} bytes");
+                throw Bad(path, $"it claims {count:N0} entries in {length:N0} bytes (truncated, or not a TorchSharp file)");
             for (long i = 0; i < count; i++)
             {
                 var entry = ReadEntry(reader, stream, path, i);
@@ -118,19 +129,23 @@ internal static class TorchSharpWeightsReader
         }
     }
 
-    /// <summary>PyTorch's torch.save files (a zip archive, or a bare pickle) get a message that says what they are.</summary>
-    private static void RefuseForeignFormats(Stream stream, string path)
+    /// <summary>
+    /// For a file that failed to parse: a clearer message when it is in fact PyTorch's torch.save output (a zip archive or
+    /// a bare pickle) or a safetensors file; <c>null</c> otherwise.
+    /// </summary>
+    private static InvalidDataException? ForeignFormat(Stream stream, string path, InvalidDataException error)
     {
         Span<byte> head = stackalloc byte[9];
-        int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         stream.Position = 0;
+        int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         bool zip = n >= 4 && head[..4].SequenceEqual("PK\u0003\u0004"u8);
         bool pickle = n >= 2 && head[0] == 0x80 && head[1] is >= 2 and <= 5;
         if (zip || pickle)
-            throw Bad(path, $"it is a {(zip ? "zip archive" : "Python pickle")}, as PyTorch's torch.save writes. Such files are not read: " +
-                            "unpickling can execute code. Save the state_dict as .safetensors instead (safetensors.torch.save_file)");
+            return Bad(path, $"it is a {(zip ? "zip archive" : "Python pickle")}, as PyTorch's torch.save writes. Such files are not read: " +
+                             "unpickling can execute code. Save the state_dict as .safetensors instead (safetensors.torch.save_file)", error);
         if (n == 9 && head[8] == (byte)'{')
-            throw Bad(path, "it looks like a safetensors file; give it the .safetensors extension");
+            return Bad(path, "it looks like a safetensors file; give it the .safetensors extension", error);
+        return null;
     }
 
     private static InvalidDataException Bad(string path, string reason, Exception? inner = null)

@@ -50,14 +50,14 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
         using var channel = host.Start("Training");
         long seed = o.Seed ?? host.Rand.Next();
 
-        var (train, validation) = ReadData(input, classNames, preprocessing, seed, channel);
-        using var trainSet = train;
-        using var validationSet = validation;
-
         manual_seed(seed);
         var model = o.CreateModel(classNames.Length);
         try
         {
+            if (o.PretrainedWeights is { } weights) LoadPretrainedWeights(model, weights, channel); // before the slow data read
+            var (train, validation) = ReadData(input, classNames, preprocessing, seed, channel);
+            using var trainSet = train;
+            using var validationSet = validation;
             model.to(device);
             channel.Info(MessageSensitivity.None,
                 $"Training {o.ModelName} ({model.parameters().Sum(p => p.numel()):N0} parameters) on {train.Count} images of {classNames.Length} " +
@@ -96,6 +96,26 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
             throw new ArgumentException($"Image column '{o.ImageColumnName}' must be an Image; found {Describe(image)}.", nameof(inputSchema));
         var keyValues = label.Annotations?.FirstOrDefault(c => c.Name == ScoreColumns.KeyValues) ?? default;
         return ScoreColumns.Append(inputSchema, o.ScoreColumnName, o.PredictedLabelColumnName, keyValues.Name is not null ? keyValues : null);
+    }
+
+    /// <summary>
+    /// Loads <see cref="ImageClassificationTrainerOptions.PretrainedWeights"/>: everything but the classifier must fit; the
+    /// classifier is loaded when it has the model's shape (same class count), else it keeps its fresh initialisation.
+    /// </summary>
+    private static void LoadPretrainedWeights(Models.ImageClassifierModel model, string path, IChannel channel)
+    {
+        WeightsLoadResult result;
+        try
+        {
+            result = ModelWeights.Load(model, path, WeightsLoadMode.ClassifierWhenShapesMatch);
+        }
+        catch (Exception e) when (e is InvalidDataException or WeightsMismatchException or IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"PretrainedWeights '{path}' cannot be used: {e.Message}", nameof(ImageClassificationTrainerOptions.PretrainedWeights), e);
+        }
+        channel.Info(MessageSensitivity.None, $"Loaded {result.LoadedKeys.Count} tensors from '{path}'; " + (result.ClassifierLoaded
+            ? "the classifier too (same class count)."
+            : $"the classifier ({string.Join(", ", result.KeptKeys)}) is newly initialised for {model.NumClasses} classes."));
     }
 
     /// <summary>Reads the training data and the validation data (given, or held out from the training data).</summary>

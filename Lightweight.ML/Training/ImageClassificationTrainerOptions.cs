@@ -157,6 +157,27 @@ public abstract class ImageClassificationTrainerOptions
     /// </summary>
     public bool Resume { get; set; }
 
+    /// <summary>
+    /// Weights to start from instead of random initialisation (fine-tuning): a <c>.safetensors</c> file with
+    /// torchvision/timm key names (e.g. converted from PyTorch, or written by <see cref="ModelWeights.Save"/>), or a
+    /// TorchSharp <c>Module.save</c> file (any other extension, <c>.dat</c> by convention). Everything but the classifier
+    /// must match the architecture these options build (size, width, <see cref="InputChannels"/>); the classifier is
+    /// loaded too when the file's has as many classes as the training data, and is otherwise freshly initialised for the
+    /// new class count. Default <c>null</c>: random initialisation. A missing or corrupt file, or one for another
+    /// architecture, throws an <see cref="ArgumentException"/> naming this option and the file before training starts.
+    /// </summary>
+    public string? PretrainedWeights { get; set; }
+
+    /// <summary>
+    /// Train only the classifier for this many epochs at the start, then the whole network. While the backbone is frozen
+    /// its parameters get no gradients and are not updated (not even by weight decay), and its batch-norm layers run in
+    /// eval mode: they normalise with, and keep, the running statistics of the starting weights, so the frozen backbone
+    /// computes exactly the features of the pretrained network. Dropout still applies. A value of at least
+    /// <see cref="Epochs"/> trains the classifier only (linear probing). Default 0; at least 0. Usually combined with
+    /// <see cref="PretrainedWeights"/>.
+    /// </summary>
+    public int FreezeBackboneEpochs { get; set; }
+
     /// <summary>Stops training within one batch: <c>Fit</c> throws <see cref="OperationCanceledException"/>; the last checkpoint stays valid.</summary>
     public CancellationToken CancellationToken { get; set; }
 
@@ -240,6 +261,13 @@ public abstract class ImageClassificationTrainerOptions
             throw new ArgumentOutOfRangeException(nameof(CheckpointEveryEpochs), CheckpointEveryEpochs, "CheckpointEveryEpochs must be at least 1.");
         if (Resume && string.IsNullOrWhiteSpace(OutputDirectory))
             throw new ArgumentException("Resume needs an OutputDirectory holding the checkpoints.", nameof(Resume));
+        if (FreezeBackboneEpochs < 0)
+            throw new ArgumentOutOfRangeException(nameof(FreezeBackboneEpochs), FreezeBackboneEpochs, "FreezeBackboneEpochs must be at least 0.");
+        if (PretrainedWeights is not null && string.IsNullOrWhiteSpace(PretrainedWeights))
+            throw new ArgumentException("PretrainedWeights must be a file path, or null for random initialisation.", nameof(PretrainedWeights));
+        if (PretrainedWeights is not null && !File.Exists(PretrainedWeights))
+            throw new ArgumentException($"PretrainedWeights file '{PretrainedWeights}' was not found.", nameof(PretrainedWeights),
+                new FileNotFoundException($"Could not find file '{Path.GetFullPath(PretrainedWeights)}'.", PretrainedWeights));
     }
 
     private static void RequireName(string? value, string option)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lightweight.ML.Data;
+using Lightweight.ML.Export;
 using Lightweight.ML.Models;
 using Lightweight.ML.Training.Reporting;
 using Microsoft.ML.Runtime;
@@ -14,7 +15,8 @@ namespace Lightweight.ML.Training;
 /// cross-entropy with label smoothing, SGD (Nesterov) or AdamW without weight decay on batch-norm parameters and biases,
 /// a per-step learning-rate schedule with warm-up, optional gradient clipping, per-epoch validation with early
 /// stopping and best-weight restore, atomic checkpoints with resume, cancellation within one batch, optional batch-norm
-/// recalibration. Every step runs in its own dispose scope; the model and optimizer live outside them.
+/// recalibration, an optionally frozen backbone for the first epochs (fine-tuning). Every step runs in its own dispose
+/// scope; the model and optimizer live outside them.
 /// </summary>
 internal sealed class TrainingLoop
 {
@@ -28,6 +30,10 @@ internal sealed class TrainingLoop
 
     private readonly IReadOnlyList<string> _classNames;
 
+    /// <summary>Module path of the classifier when the backbone is frozen for some epochs, else <c>null</c>.</summary>
+    private readonly string? _classifier;
+    private bool _backboneFrozen;
+
     public TrainingLoop(ImageClassifierModel model, ImageClassificationTrainerOptions options, ImagePreprocessing preprocessing,
         Device device, IChannel channel, IReadOnlyList<string> classNames)
     {
@@ -35,6 +41,7 @@ internal sealed class TrainingLoop
         _classNames = classNames;
         if (options.Augmentation is { } policy && new BatchAugmenter(policy) is { } augmenter && (augmenter.ChangesPixels || augmenter.Erases))
             _augmenter = augmenter; // a policy with everything off costs nothing
+        if (options.FreezeBackboneEpochs > 0) _classifier = ClassifierHead.Find(model);
     }
 
     private string? CheckpointFolder => _options.OutputDirectory is { } dir ? Path.Combine(dir, "checkpoints") : null;
@@ -72,6 +79,7 @@ internal sealed class TrainingLoop
         {
             for (int epoch = state.Epoch + 1; epoch <= o.Epochs; epoch++)
             {
+                FreezeBackbone(epoch <= o.FreezeBackboneEpochs);
                 var epochClock = Stopwatch.StartNew();
                 double lossSum = 0;
                 long correct = 0, seen = 0, step = state.Step;
@@ -155,6 +163,7 @@ internal sealed class TrainingLoop
         finally
         {
             DisposeAll(bestWeights);
+            FreezeBackbone(false, log: false);
         }
         if (o.BatchNormRecalibrationBatches > 0) RecalibrateBatchNorm(train, batch, shuffle);
         _model.zero_grad(set_to_none: true); // scoring needs no gradients: free them
@@ -194,8 +203,37 @@ internal sealed class TrainingLoop
                 ConfusionMatrix.Add(confusion, y, predicted);
             }
         }
-        _model.train();
+        SetTrainMode();
         return new Evaluation(lossSum / data.Count, (double)top1 / data.Count, (double)top5 / data.Count, confusion);
+    }
+
+    /// <summary>
+    /// Freezes or unfreezes everything but the classifier. Frozen parameters do not require gradients, so they get none and
+    /// the optimizer (which skips parameters without a gradient) leaves them untouched, weight decay and momentum included;
+    /// frozen batch-norm layers run in eval mode, so they normalise with the starting running statistics and do not update
+    /// them. The optimizer is created with every parameter, so unfreezing needs no new optimizer.
+    /// </summary>
+    private void FreezeBackbone(bool frozen, bool log = true)
+    {
+        if (_classifier is not null && frozen != _backboneFrozen)
+        {
+            foreach (var (name, parameter) in _model.named_parameters())
+                if (!ClassifierHead.Owns(_classifier, name)) parameter.requires_grad = !frozen;
+            _model.zero_grad(set_to_none: true);
+            _backboneFrozen = frozen;
+            if (log) _channel.Info(MessageSensitivity.None, frozen
+                ? $"Backbone frozen: training only the classifier ('{_classifier}') for {_options.FreezeBackboneEpochs} epoch(s)."
+                : "Backbone unfrozen: training the whole network.");
+        }
+        SetTrainMode();
+    }
+
+    /// <summary>Train mode, except batch norm in a frozen backbone.</summary>
+    private void SetTrainMode()
+    {
+        _model.train();
+        if (_backboneFrozen)
+            foreach (var norm in _model.modules().OfType<NormBase>()) norm.eval();
     }
 
     private CheckpointHeader ResumeFrom(string path, optim.Optimizer optimizer, Generator shuffle, Generator augment)
