@@ -76,6 +76,32 @@ public sealed class OnnxExportTests
     }
 
     [TestMethod]
+    [DataRow(0.5f, true, 3)]
+    [DataRow(0.5f, false, 3)]
+    [DataRow(1.0f, true, 1)]
+    [DataRow(1.0f, false, 3)]
+    public void MobileNetV2MatchesTorchSharp(float width, bool smallInput, int channels)
+    {
+        manual_seed(19);
+        using var model = new MobileNetV2(numClasses: 4, width: width, inChannels: channels, smallInput: smallInput);
+        AssertOnnxMatchesTorch(model, new ImagePreprocessing(smallInput ? 32 : 64, channels));
+    }
+
+    [TestMethod]
+    [DataRow(ShuffleNetV1Size.X0_5, 1, true, 3)]
+    [DataRow(ShuffleNetV1Size.X1_0, 1, false, 3)]
+    [DataRow(ShuffleNetV1Size.X0_5, 3, false, 3)]
+    [DataRow(ShuffleNetV1Size.X1_0, 3, true, 1)]
+    [DataRow(ShuffleNetV1Size.X0_5, 8, true, 3)]
+    [DataRow(ShuffleNetV1Size.X1_0, 8, false, 3)]
+    public void ShuffleNetV1MatchesTorchSharp(ShuffleNetV1Size size, int groups, bool smallInput, int channels)
+    {
+        manual_seed(20);
+        using var model = new ShuffleNetV1(size, groups, numClasses: 5, inChannels: channels, smallInput: smallInput);
+        AssertOnnxMatchesTorch(model, new ImagePreprocessing(smallInput ? 32 : 64, channels));
+    }
+
+    [TestMethod]
     public void CustomMeanAndStdAreInTheGraph()
     {
         manual_seed(13);
@@ -165,6 +191,7 @@ public sealed class OnnxExportTests
     [TestMethod]
     [DataRow(2)]
     [DataRow(3)]
+    [DataRow(4)] // ShuffleNetV1's order at g = 3: ChannelShuffle(x, channels / g)
     public void ChannelShuffleMatchesShuffleNetV2s(int groups)
     {
         var graph = new OnnxGraphBuilder();
@@ -314,6 +341,16 @@ public sealed class OnnxExportTests
             files.Add(Path.Combine(folder, "shufflenet.onnx"));
             OnnxExport.Save(shuffle, new ImagePreprocessing(64, 3), files[^1]);
         }
+        using (var mobile = new MobileNetV2(numClasses: 4, width: 0.5f, smallInput: true))
+        {
+            files.Add(Path.Combine(folder, "mobilenetv2.onnx"));
+            OnnxExport.Save(mobile, new ImagePreprocessing(32, 3), files[^1]);
+        }
+        using (var shuffleV1 = new ShuffleNetV1(ShuffleNetV1Size.X0_5, groups: 3, numClasses: 4))
+        {
+            files.Add(Path.Combine(folder, "shufflenetv1.onnx"));
+            OnnxExport.Save(shuffleV1, new ImagePreprocessing(64, 3), files[^1]);
+        }
         string script = "import sys, onnx\n" +
                         "for p in sys.argv[1:]:\n" +
                         "    onnx.checker.check_model(p, full_check=True)\n" +
@@ -323,7 +360,7 @@ public sealed class OnnxExportTests
         File.WriteAllText(scriptPath, script);
         int code = RunProcess(python, $"\"{scriptPath}\" " + string.Join(" ", files.Select(f => $"\"{f}\"")), out var output);
         Assert.AreEqual(0, code, output);
-        StringAssert.Contains(output, $" 7 {OnnxExport.OpsetVersion} ");
+        foreach (string file in files) StringAssert.Contains(output, $"{file} 7 {OnnxExport.OpsetVersion} ");
     }
 
     // ---- Failures --------------------------------------------------------------------------------------------------
@@ -442,14 +479,17 @@ public sealed class OnnxExportTests
             long c = bn.num_features;
             bn.momentum = 0.1;
             bn.running_mean!.add_(randn(c).mul(bn.running_var!.sqrt()).mul(0.1));
-            bn.running_var!.clamp_min_(0.05).mul_(rand(c).mul(0.5).add(0.8)); // no 1/√ε amplification of dead channels
+            // A floor relative to the layer's own variance: no 1/√ε amplification of dead channels, yet layers whose
+            // activations are small throughout (MobileNetV2's depthwise convs, about 0.01) keep their signal.
+            double floor = 0.05 * bn.running_var!.mean().item<float>();
+            bn.running_var!.clamp_min_(floor).mul_(rand(c).mul(0.5).add(0.8));
             bn.weight!.copy_(rand(c).add(0.5));
             bn.bias!.copy_(randn(c).mul(0.2));
         }
         var classifier = model.modules().OfType<Linear>().Last();
         double spread = model.call(input).std().item<float>();
         classifier.weight!.mul_(2 / spread);
-        classifier.bias!.mul_(2 / spread);
+        classifier.bias?.mul_(2 / spread); // ShuffleNetV1's classifier has none
     }
 
     /// <summary>A seeded random ShuffleNetV2 0.5× (<see cref="Randomize"/>d on noise) as a fitted transformer.</summary>

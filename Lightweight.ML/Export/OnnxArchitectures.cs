@@ -21,6 +21,8 @@ internal static class OnnxArchitectures
     {
         [typeof(ShuffleNetV2)] = ShuffleNetV2Logits,
         [typeof(GhostNet)] = GhostNetLogits,
+        [typeof(MobileNetV2)] = MobileNetV2Logits,
+        [typeof(ShuffleNetV1)] = ShuffleNetV1Logits,
     };
 
     /// <summary>The model types that can be exported.</summary>
@@ -42,7 +44,7 @@ internal static class OnnxArchitectures
     private static string ShuffleNetV2Logits(OnnxGraphBuilder g, ImageClassifierModel model, string x)
     {
         var conv1 = Child<Sequential>(model, "conv1", "");
-        bool smallInput = conv1.modules().OfType<Conv2d>().First().stride[0] == 1; // the small-input stem is conv1 at stride 1, no max-pool
+        bool smallInput = Convs(conv1).First().stride[0] == 1; // the small-input stem is conv1 at stride 1, no max-pool
         x = g.Apply(conv1, x, "conv1");
         if (!smallInput) x = g.Apply(Child(model, "maxpool", ""), x, "maxpool");
         foreach (var stage in new[] { "stage2", "stage3", "stage4" })
@@ -58,7 +60,7 @@ internal static class OnnxArchitectures
     {
         var branch1 = Child<Sequential>(unit, "branch1", path);
         var branch2 = Child<Sequential>(unit, "branch2", path);
-        long branchChannels = branch2.modules().OfType<Conv2d>().Last().out_channels;
+        long branchChannels = Convs(branch2).Last().out_channels;
         string joined;
         if (branch1.Count == 0) // stride 1: the first half passes through
         {
@@ -100,9 +102,9 @@ internal static class OnnxArchitectures
         var ghost1 = Child(block, "ghost1", path);
         var ghost2 = Child(block, "ghost2", path);
         var shortcut = Child<Sequential>(block, "shortcut", path);
-        long input = ghost1.modules().OfType<Conv2d>().First().in_channels;
-        long mid = ghost2.modules().OfType<Conv2d>().First().in_channels;
-        long output = shortcut.Count == 0 ? input : shortcut.modules().OfType<Conv2d>().Last().out_channels;
+        long input = Convs(ghost1).First().in_channels;
+        long mid = Convs(ghost2).First().in_channels;
+        long output = shortcut.Count == 0 ? input : Convs(shortcut).Last().out_channels;
 
         string y = GhostModule(g, ghost1, x, mid, Join(path, "ghost1"));
         if (TryChild(block, "conv_dw") is Conv2d dw)
@@ -121,7 +123,7 @@ internal static class OnnxArchitectures
         string primary = g.Apply(primaryConv, x, Join(path, "primary_conv"));
         string cheap = g.Apply(Child(module, "cheap_operation", path), primary, Join(path, "cheap_operation"));
         string joined = g.Concat([primary, cheap], 1, path + ".cat");
-        long joinedChannels = 2 * primaryConv.modules().OfType<Conv2d>().First().out_channels;
+        long joinedChannels = 2 * Convs(primaryConv).First().out_channels;
         return joinedChannels == outChannels ? joined : g.Slice(joined, axis: 1, 0, outChannels, path + ".narrow");
     }
 
@@ -134,9 +136,86 @@ internal static class OnnxArchitectures
         return g.Mul(x, s, path);
     }
 
+    // ---- MobileNetV2 (Models/MobileNetV2.cs) ----------------------------------------------------------------------
+
+    private static string MobileNetV2Logits(OnnxGraphBuilder g, ImageClassifierModel model, string x)
+    {
+        foreach (var (name, block) in Child<Sequential>(model, "features", "").named_children())
+        {
+            string path = Join("features", name);
+            if (block is Sequential convBnReLU6) // the stem and the last 1×1 conv
+                x = g.Apply(convBnReLU6, x, path);
+            else if (TryChild(block, "conv") is Sequential conv)
+                x = InvertedResidual(g, conv, x, path);
+            else
+                throw Unsupported(path, block, "not an inverted residual block or a conv/BN/ReLU6 Sequential");
+        }
+        x = g.Flatten(g.GlobalAveragePool(x, "mean"), "mean.flatten");
+        return g.Apply(Child<Sequential>(model, "classifier", ""), x, "classifier"); // dropout: identity at inference
+    }
+
+    /// <summary>
+    /// <c>conv</c> (expansion, depthwise, projection; ReLU6 → <c>Clip</c>), plus the input when no convolution is
+    /// strided and the channel count is kept (the block's <c>use_res_connect</c>).
+    /// </summary>
+    private static string InvertedResidual(OnnxGraphBuilder g, Sequential conv, string x, string path)
+    {
+        var convs = Convs(conv).ToList();
+        bool residual = convs.All(c => c.stride.All(s => s == 1)) && convs[0].in_channels == convs[^1].out_channels;
+        string y = g.Apply(conv, x, Join(path, "conv"));
+        return residual ? g.Add(x, y, path) : y;
+    }
+
+    // ---- ShuffleNetV1 (Models/ShuffleNetV1.cs) --------------------------------------------------------------------
+
+    private static string ShuffleNetV1Logits(OnnxGraphBuilder g, ImageClassifierModel model, string x)
+    {
+        var firstConv = Child<Sequential>(model, "first_conv", "");
+        bool smallInput = Convs(firstConv).First().stride[0] == 1; // small-input stem: stride 1, no max-pool
+        x = g.Apply(firstConv, x, "first_conv");
+        if (!smallInput) x = g.Apply(Child(model, "maxpool", ""), x, "maxpool");
+        foreach (var (name, unit) in Child<Sequential>(model, "features", "").named_children())
+            x = ShuffleV1Unit(g, unit, x, Join("features", name));
+        x = g.Flatten(g.GlobalAveragePool(x, "mean"), "mean.flatten");
+        return g.Apply(Child<Sequential>(model, "classifier", ""), x, "classifier"); // a linear layer without bias
+    }
+
+    /// <summary>
+    /// <see cref="ShuffleNetV1"/>'s unit: branch_main_1, channel shuffle in Megvii's order (<c>mid / g</c> groups of the
+    /// V2 shuffle; none when g = 1), branch_main_2; then ReLU(main + input) at stride 1, or at stride 2
+    /// [branch_proj(input) (3×3 average pool), ReLU(main)] concatenated.
+    /// </summary>
+    private static string ShuffleV1Unit(OnnxGraphBuilder g, nn.Module unit, string x, string path)
+    {
+        var main1 = Child<Sequential>(unit, "branch_main_1", path);
+        var main2 = Child<Sequential>(unit, "branch_main_2", path);
+        long mid = Convs(main1).Last().out_channels;
+        long groups = Convs(main2).First().groups;
+
+        string y = g.Apply(main1, x, Join(path, "branch_main_1"));
+        if (groups > 1) y = g.ChannelShuffle(y, mid, checked((int)(mid / groups)), path + ".shuffle");
+        y = g.Apply(main2, y, Join(path, "branch_main_2"));
+        if (TryChild(unit, "branch_proj") is { } proj) // stride 2
+            return g.Concat([g.Apply(proj, x, Join(path, "branch_proj")), g.Relu(y, path + ".relu")], 1, path + ".cat");
+        return g.Relu(g.Add(y, x, path + ".add"), path);
+    }
+
     // ---- Module tree access ---------------------------------------------------------------------------------------
 
     private static nn.Module Child(nn.Module parent, string name, string parentPath) => OnnxGraphBuilder.Child(parent, name, parentPath);
+
+    /// <summary>
+    /// The convolutions under <paramref name="module"/> in state_dict (forward) order. Not <c>modules()</c>: TorchSharp
+    /// lists all children before any grandchild, so in nested Sequentials its first Conv2d need not be the first applied.
+    /// </summary>
+    private static IEnumerable<Conv2d> Convs(nn.Module module)
+    {
+        foreach (var (_, child) in module.named_children())
+        {
+            if (child is Conv2d conv) yield return conv;
+            else foreach (var inner in Convs(child)) yield return inner;
+        }
+    }
 
     private static T Child<T>(nn.Module parent, string name, string parentPath) where T : nn.Module
         => Child(parent, name, parentPath) as T

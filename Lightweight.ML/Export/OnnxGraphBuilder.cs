@@ -244,12 +244,12 @@ internal sealed class OnnxGraphBuilder
     /// <summary><c>Flatten</c> to [N, rest] (torch's <c>flatten(1)</c>).</summary>
     public string Flatten(string x, string name) => Node("Flatten", name, [x], OnnxAttribute.Int("axis", 1));
 
-    /// <summary><c>Gemm</c> with the weights of <paramref name="linear"/>: x·Wᵀ + b.</summary>
+    /// <summary><c>Gemm</c> with the weights of <paramref name="linear"/>: x·Wᵀ + b (x·Wᵀ, without the optional C input, for a layer without bias).</summary>
     public string Gemm(string x, Linear linear, string name)
     {
         string weight = Weight(name + ".weight", linear.weight!);
-        string bias = Weight(name + ".bias", linear.bias is { } b ? b : zeros(linear.out_features));
-        return Node("Gemm", name, [x, weight, bias], OnnxAttribute.Int("transB", 1));
+        string[] inputs = linear.bias is { } b ? [x, weight, Weight(name + ".bias", b)] : [x, weight];
+        return Node("Gemm", name, inputs, OnnxAttribute.Int("transB", 1));
     }
 
     // ---- Standard modules ---------------------------------------------------------------------------------------
