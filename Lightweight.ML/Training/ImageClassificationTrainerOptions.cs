@@ -173,7 +173,9 @@ public abstract class ImageClassificationTrainerOptions
     /// its parameters get no gradients and are not updated (not even by weight decay), and its batch-norm layers run in
     /// eval mode: they normalise with, and keep, the running statistics of the starting weights, so the frozen backbone
     /// computes exactly the features of the pretrained network. Dropout still applies. A value of at least
-    /// <see cref="Epochs"/> trains the classifier only (linear probing). Default 0; at least 0. Usually combined with
+    /// <see cref="Epochs"/> trains the classifier only (linear probing); then leave
+    /// <see cref="BatchNormRecalibrationBatches"/> at 0, which would re-estimate the backbone's statistics after training
+    /// and so change the features the classifier was trained on. Default 0; at least 0. Usually combined with
     /// <see cref="PretrainedWeights"/>.
     /// </summary>
     public int FreezeBackboneEpochs { get; set; }
