@@ -71,10 +71,8 @@ public sealed class GhostNet : ImageClassifierModel
     {
         CheckNumClasses(numClasses);
         CheckInChannels(inChannels);
-        if (!float.IsFinite(width) || width <= 0)
-            throw new ArgumentOutOfRangeException(nameof(width), width, $"The width multiplier must be positive and finite, got {width}.");
-        if (!(dropout >= 0 && dropout < 1))
-            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"The dropout probability must be in [0, 1), got {dropout}.");
+        CheckWidth(width);
+        CheckDropout(dropout);
         _inChannels = inChannels;
         _dropRate = dropout;
         Width = width;

@@ -44,6 +44,20 @@ public abstract class ImageClassifierModel : nn.Module<Tensor, Tensor>
             throw new ArgumentOutOfRangeException(nameof(inChannels), inChannels, $"Input channels must be 1 (grayscale) or 3 (RGB), got {inChannels}.");
     }
 
+    /// <summary>Throws unless <paramref name="width"/> (a channel multiplier) is positive and finite.</summary>
+    protected static void CheckWidth(float width)
+    {
+        if (!float.IsFinite(width) || width <= 0)
+            throw new ArgumentOutOfRangeException(nameof(width), width, $"The width multiplier must be positive and finite, got {width}.");
+    }
+
+    /// <summary>Throws unless <paramref name="dropout"/> is a probability in [0, 1).</summary>
+    protected static void CheckDropout(float dropout)
+    {
+        if (!(dropout >= 0 && dropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, $"The dropout probability must be in [0, 1), got {dropout}.");
+    }
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {

@@ -21,10 +21,7 @@ public sealed class GhostNetOptions : ImageClassificationTrainerOptions
     /// <inheritdoc/>
     public override void Validate()
     {
-        if (!(Width > 0 && Width <= 4))
-            throw new ArgumentOutOfRangeException(nameof(Width), Width, "Width must be in (0, 4].");
-        if (!(DropoutRate >= 0 && DropoutRate < 1))
-            throw new ArgumentOutOfRangeException(nameof(DropoutRate), DropoutRate, "DropoutRate must be in [0, 1).");
+        RequireWidthAndDropout(Width, DropoutRate);
         base.Validate();
     }
 }

@@ -272,6 +272,18 @@ public abstract class ImageClassificationTrainerOptions
                 new FileNotFoundException($"Could not find file '{Path.GetFullPath(PretrainedWeights)}'.", PretrainedWeights));
     }
 
+    /// <summary>
+    /// Checks the <c>Width</c> and <c>DropoutRate</c> options of the width-multiplier trainers (GhostNet, MobileNetV2):
+    /// width in (0, 4], dropout in [0, 1); the exception names the option.
+    /// </summary>
+    private protected static void RequireWidthAndDropout(float width, float dropoutRate)
+    {
+        if (!(width > 0 && width <= 4))
+            throw new ArgumentOutOfRangeException("Width", width, "Width must be in (0, 4].");
+        if (!(dropoutRate >= 0 && dropoutRate < 1))
+            throw new ArgumentOutOfRangeException("DropoutRate", dropoutRate, "DropoutRate must be in [0, 1).");
+    }
+
     private static void RequireName(string? value, string option)
     {
         if (string.IsNullOrWhiteSpace(value))
