@@ -7,10 +7,13 @@ internal static class AtomicFile
     /// Runs <paramref name="write"/> on a temporary file in the target's folder, flushes it to disk and moves it over
     /// <paramref name="path"/>. On failure the temporary file is deleted and the target is left as it was.
     /// </summary>
-    public static void Write(string path, Action<Stream> write)
+    /// <param name="path">The file to write.</param>
+    /// <param name="write">Writes the content.</param>
+    /// <param name="createDirectory">Create the target's folder if missing (otherwise a missing folder is an IOException).</param>
+    public static void Write(string path, Action<Stream> write, bool createDirectory = true)
     {
         var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        if (createDirectory) Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var temp = $"{full}.{Guid.NewGuid():N}.tmp";
         try
         {

@@ -130,28 +130,18 @@ public static class OnnxExport
         };
     }
 
-    /// <summary>Writes <paramref name="model"/> to a temporary file beside <paramref name="path"/>, flushes it, renames it over <paramref name="path"/>.</summary>
+    /// <summary>Writes <paramref name="model"/> atomically (<see cref="AtomicFile"/>); the folder must exist. Errors name the file.</summary>
     private static void Write(string path, OnnxModel model)
     {
-        string fullPath = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                model.WriteTo(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, fullPath, overwrite: true);
+            AtomicFile.Write(path, model.WriteTo, createDirectory: false);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            try { File.Delete(temp); }
-            catch (Exception d) when (d is IOException or UnauthorizedAccessException) { }
             string message = $"Cannot write the ONNX file '{path}': {e.Message}";
             if (e is UnauthorizedAccessException) throw new UnauthorizedAccessException(message, e);
-            if (e is IOException) throw new IOException(message, e);
-            throw;
+            throw new IOException(message, e);
         }
     }
 }
