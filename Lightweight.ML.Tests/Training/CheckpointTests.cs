@@ -124,7 +124,8 @@ public sealed class CheckpointTests
         var dir = TestData.NewTempFolder();
         var options = Options(dir, epochs: 3);
         options.LearningRate = 1e30;
-        var e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(options));
+        var e = Assert.ThrowsExactly<TrainingDivergedException>(() => Fit(options));
+        Assert.AreEqual(1, e.Epoch);
         StringAssert.Contains(e.Message, "epoch 1, step");
         StringAssert.Contains(e.Message, "Lower LearningRate");
         var last = Path.Combine(dir, "checkpoints", "last.ckpt");

@@ -97,6 +97,17 @@ public static class LightweightTrainersCatalog
         ShuffleNetV1Options options)
         => Create(catalog, options);
 
+    /// <summary>
+    /// Trains whichever architecture <paramref name="options"/> describe (<see cref="ShuffleNetV2Options"/>,
+    /// <see cref="GhostNetOptions"/>, <see cref="MobileNetV2Options"/> or <see cref="ShuffleNetV1Options"/>), for code that
+    /// picks the model at run time, e.g. from <see cref="ModelNames.CreateOptions"/>.
+    /// </summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="options">Trainer options of any zoo architecture.</param>
+    public static ImageClassificationTrainer ImageClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        ImageClassificationTrainerOptions options)
+        => Create(catalog, options);
+
     private static ImageClassificationTrainer Create(MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         ImageClassificationTrainerOptions options)
     {

@@ -98,9 +98,7 @@ internal sealed class TrainingLoop
                     var loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
                     float lossValue = loss.item<float>();
                     if (!float.IsFinite(lossValue))
-                        throw new InvalidOperationException(
-                            $"The training loss became {lossValue} at epoch {epoch}, step {step + 1} (learning rate {lr:G4}); " +
-                            "training diverged and no checkpoint was written for this epoch. Lower LearningRate (or add WarmupEpochs) and try again.");
+                        throw new TrainingDivergedException(epoch, step + 1, lr, lossValue);
                     optimizer.zero_grad();
                     loss.backward();
                     if (o.GradientClipNorm is { } maxNorm) GradientClipping.ClipGradNorm(_model, maxNorm);

@@ -1,3 +1,5 @@
+using Lightweight.ML.Export;
+
 namespace Lightweight.ML.Training.Reporting;
 
 /// <summary>Whole-file replacement that never leaves a half-written file, and I/O errors that name the path.</summary>
@@ -7,22 +9,13 @@ internal static class ReportFiles
     /// flushes it to disk, then renames it over <paramref name="path"/>: readers see the old file or the new one.</summary>
     public static void WriteAtomically(string path, Action<Stream> write)
     {
-        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        string temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
+            AtomicFile.Write(path, write, createDirectory: false);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            TryDelete(temp);
-            if (e is IOException or UnauthorizedAccessException) throw Named(e, path);
-            throw;
+            throw Named(e, path);
         }
     }
 
@@ -31,11 +24,5 @@ internal static class ReportFiles
     {
         string message = $"Cannot write the training report file or directory '{path}': {e.Message}";
         return e is UnauthorizedAccessException ? new UnauthorizedAccessException(message, e) : new IOException(message, e);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 }
