@@ -9,7 +9,7 @@ using Microsoft.ML;
 var data = new Option<DirectoryInfo>("--data") { Description = "Folder with train/ and test/ class folders", Required = true };
 var model = new Option<string>("--model")
 {
-    Description = "shufflenetv2-0.5x|1.0x|1.5x|2.0x, ghostnet-<width>, mobilenetv2-<width> or shufflenetv1-g<1|2|3|4|8>-<0.5|1.0|1.5|2.0>x",
+    Description = ModelNames.Syntax,
     DefaultValueFactory = _ => "shufflenetv2-0.5x",
 };
 var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 15 };
@@ -29,7 +29,7 @@ var root = new RootCommand("Train and evaluate a Lightweight.ML model on Fashion
 };
 root.SetAction(parse =>
 {
-    var options = ParseModel(parse.GetValue(model)!);
+    var options = ModelNames.CreateOptions(parse.GetValue(model)!);
     options.Epochs = parse.GetValue(epochs);
     options.ImageSize = parse.GetValue(imageSize);
     options.BatchSize = parse.GetValue(batch);
@@ -52,13 +52,7 @@ root.SetAction(parse =>
     var test = ml.Data.LoadImagesFromFolder(Path.Combine(dataRoot, "test"));
     var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
         .Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: "ImagePath"))
-        .Append(options switch
-        {
-            GhostNetOptions g => ml.MulticlassClassification.Trainers.GhostNet(g),
-            MobileNetV2Options mb => ml.MulticlassClassification.Trainers.MobileNetV2(mb),
-            ShuffleNetV1Options s1 => ml.MulticlassClassification.Trainers.ShuffleNetV1(s1),
-            _ => ml.MulticlassClassification.Trainers.ShuffleNetV2((ShuffleNetV2Options)options),
-        });
+        .Append(ml.MulticlassClassification.Trainers.ImageClassifier(options));
     Console.WriteLine($"{options.ModelName}: {train.GetRowCount()} training images, {options.Epochs} epochs at {options.ImageSize} px, " +
                       $"batch {options.BatchSize}, lr {(options.LearningRate?.ToString() ?? "default")}, weight decay {options.WeightDecay?.ToString() ?? "default"}, " +
                       $"crop scale ≥ {minScale}, crop padding {parse.GetValue(cropPadding)}, flip {parse.GetValue(flip)}, erasing {parse.GetValue(erasing)}, validation fraction {options.ValidationFraction}");
@@ -70,28 +64,3 @@ root.SetAction(parse =>
                       $"fit_s={fitSeconds:F0} total_s={clock.Elapsed.TotalSeconds:F0} test_top1={metrics.MicroAccuracy:F4} test_logloss={metrics.LogLoss:F4}");
 });
 return root.Parse(args).Invoke();
-
-// --model: shufflenetv2-<size>x, ghostnet-<width>, mobilenetv2-<width>, shufflenetv1-g<groups>-<size>x.
-static ImageClassificationTrainerOptions ParseModel(string m)
-{
-    var invariant = System.Globalization.CultureInfo.InvariantCulture;
-    ShuffleNetV2Size? v2Size = m switch
-    {
-        "shufflenetv2-0.5x" => ShuffleNetV2Size.X0_5, "shufflenetv2-1.0x" => ShuffleNetV2Size.X1_0,
-        "shufflenetv2-1.5x" => ShuffleNetV2Size.X1_5, "shufflenetv2-2.0x" => ShuffleNetV2Size.X2_0,
-        _ => null,
-    };
-    if (v2Size is { } size2) return new ShuffleNetV2Options { ModelSize = size2 };
-    if (m.StartsWith("ghostnet-") && float.TryParse(m["ghostnet-".Length..], System.Globalization.NumberStyles.Float, invariant, out var ghostWidth))
-        return new GhostNetOptions { Width = ghostWidth };
-    if (m.StartsWith("mobilenetv2-") && float.TryParse(m["mobilenetv2-".Length..], System.Globalization.NumberStyles.Float, invariant, out var mobileWidth))
-        return new MobileNetV2Options { Width = mobileWidth };
-    var v1 = System.Text.RegularExpressions.Regex.Match(m, @"^shufflenetv1-g(\d)-(0\.5|1\.0|1\.5|2\.0)x$");
-    if (v1.Success)
-        return new ShuffleNetV1Options
-        {
-            Groups = int.Parse(v1.Groups[1].Value, invariant),
-            ModelSize = v1.Groups[2].Value switch { "0.5" => ShuffleNetV1Size.X0_5, "1.0" => ShuffleNetV1Size.X1_0, "1.5" => ShuffleNetV1Size.X1_5, _ => ShuffleNetV1Size.X2_0 },
-        };
-    throw new ArgumentException($"Unknown --model '{m}'; expected shufflenetv2-0.5x|1.0x|1.5x|2.0x, ghostnet-<width>, mobilenetv2-<width> or shufflenetv1-g<groups>-<size>x.");
-}
