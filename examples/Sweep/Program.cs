@@ -40,7 +40,16 @@ var settings = new ImageClassificationExperimentSettings
     }),
 };
 Console.WriteLine($"Sweeping {settings.Models.Count} models for at most {minutes} minutes ({Environment.ProcessorCount} cores); results in {output}");
-var result = ml.LightweightAuto().CreateImageClassificationExperiment(settings).Execute(train);
+ImageClassificationExperimentResult result;
+try
+{
+    result = ml.LightweightAuto().CreateImageClassificationExperiment(settings).Execute(train);
+}
+catch (TimeoutException e)
+{
+    Console.Error.WriteLine(e.Message);   // no trial finished in the budget (a busy machine, or too small a budget)
+    return 1;
+}
 
 Console.WriteLine();
 Console.WriteLine($"{"model",-22} {"params",10} {"MFLOPs",8} {"ms/image",9} {"batch ms/img",13}");
@@ -60,3 +69,4 @@ if (result.BestTrial is { } best && result.BestModel is { } bestModel)
                       $"test {metrics.MicroAccuracy:P1}. Plot: {Path.Combine(output, "pareto.png")}");
     (bestModel as IDisposable)?.Dispose();
 }
+return 0;

@@ -92,11 +92,12 @@ internal static partial class CliShared
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask(Markup.Escape(title), maxValue: epochs);
+                cli.Console.MarkupLine(Markup.Escape(title));
+                var task = ctx.AddTask("epoch 0/" + epochs, maxValue: epochs);
                 result = fit(new Reporter<TrainingProgress>(p =>
                 {
                     task.Value = p.Epoch;
-                    task.Description = Markup.Escape($"{title}: {p}");
+                    task.Description = Markup.Escape($"epoch {p.Epoch}/{p.Epochs}" + (p.ValidationAccuracy is { } v ? $", val {v:P1}" : ""));
                     cli.Console.MarkupLine(Markup.Escape($"  {p}"));
                 }));
                 task.Value = epochs;
