@@ -94,7 +94,8 @@ internal static class PipelineFile
     public static ITransformer Load(ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"Pipeline file '{path}' does not exist.", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Pipeline file '{path}' {(Directory.Exists(path) ? "is a directory, not a file" : "does not exist")}.", path);
         ZipArchive zip;
         try
         {

@@ -23,11 +23,10 @@ internal static class Checkpoint
     public static void Save(string path, CheckpointHeader header, nn.Module model, optim.Optimizer? optimizer,
         Generator shuffle, Generator augment)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
         var temp = path + ".tmp";
         try
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
             using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
             {
