@@ -62,6 +62,13 @@ internal static class Checkpoint
         }
     }
 
+    /// <summary>Deletes the <c>*.ckpt.tmp</c> files of saves cut short by a crash (the checkpoints themselves are intact).</summary>
+    public static void DeleteStaleTemporaryFiles(string folder)
+    {
+        if (!Directory.Exists(folder)) return;
+        foreach (var temp in Directory.EnumerateFiles(folder, "*.ckpt.tmp")) TryDelete(temp);
+    }
+
     /// <summary>Reads only the header of a checkpoint (to check it fits before loading).</summary>
     /// <exception cref="InvalidDataException">The file is not a checkpoint, is of another version, or is truncated.</exception>
     public static CheckpointHeader ReadHeader(string path)

@@ -36,8 +36,8 @@ internal sealed class KillTorture(KillSettings settings)
         double startup = reference.FirstEpochSeconds, epoch = reference.SecondsPerEpoch;
         Console.WriteLine($"Reference run: {reference.Elapsed.TotalSeconds:F1} s; start-up to first epoch {startup:F2} s, then {epoch:F2} s per epoch");
         Console.WriteLine();
-        Console.WriteLine(" kill | killed after | phase    | epochs done | checkpoint before -> after | lost | resumed from | *.ckpt ok | *.tmp");
-        Console.WriteLine("------+--------------+----------+-------------+----------------------------+------+--------------+-----------+------");
+        Console.WriteLine(" kill | killed after | phase    | epochs done | checkpoint before -> after | lost | resumed from | *.ckpt ok | *.tmp left (a write was cut)");
+        Console.WriteLine("------+--------------+----------+-------------+----------------------------+------+--------------+-----------+------------------------------");
 
         int killsDone = 0;
         bool finished = false;
@@ -65,7 +65,7 @@ internal sealed class KillTorture(KillSettings settings)
             Check(child.ResumedFrom is null || child.ResumedFrom == before, $"kill {k}: resumed from epoch {child.ResumedFrom}, but the checkpoint held epoch {before}");
             Check(before == 0 || child.ResumedFrom is not null || child.LastEpoch == 0, $"kill {k}: trained without resuming from epoch {before}");
             Console.WriteLine($" {k,4} | {delay * 1000,9:F0} ms | {phase,-8} | {child.LastEpoch,11} | {before,17} -> {after,-6} | {lost,4} | " +
-                              $"{child.ResumedFrom?.ToString(CultureInfo.InvariantCulture) ?? "-",12} | {loaded,4} / {total,-2} | {TempFiles(runDir),4}");
+                              $"{child.ResumedFrom?.ToString(CultureInfo.InvariantCulture) ?? "-",12} | {loaded,4} / {total,-2} | {TempFileNames(runDir)}");
         }
 
         int last = CheckpointEpoch(runDir);
@@ -73,20 +73,21 @@ internal sealed class KillTorture(KillSettings settings)
         if (!final.WaitForExit(ChildTimeLimit) || final.ExitCode != 0)
             return Fail($"the final resumed run failed (exit {final.ExitCodeText}): {final.Errors}");
         Check(last == 0 || final.ResumedFrom == last, $"the final run resumed from {final.ResumedFrom?.ToString() ?? "nothing"}, not epoch {last}");
-        Console.WriteLine($"final | ran to the end  | resumed from epoch {final.ResumedFrom?.ToString() ?? "-"}, epochs {last + 1}..{settings.Epochs}");
+        Console.WriteLine($"final | ran to the end: resumed from epoch {final.ResumedFrom?.ToString() ?? "-"}, trained epochs {last + 1}..{settings.Epochs}");
         var (finalLoaded, finalTotal) = LoadEveryCheckpoint(runDir, "end");
 
         var referenceWeights = File.ReadAllBytes(Path.Combine(referenceDir, TrainChild.FinalWeights));
         var resumedWeights = File.ReadAllBytes(Path.Combine(runDir, TrainChild.FinalWeights));
         bool identical = referenceWeights.AsSpan().SequenceEqual(resumedWeights);
         Check(identical, $"the final weights differ from the uninterrupted run's ({WeightsDifference(referenceDir, runDir)})");
+        Check(TempFiles(runDir) == 0, $"temporary files are left after the final run: {TempFileNames(runDir)}");
         var epochsInCsv = MetricsEpochs(runDir);
         bool csvComplete = epochsInCsv.SequenceEqual(Enumerable.Range(1, settings.Epochs));
         Check(csvComplete, $"metrics.csv lists epochs [{string.Join(", ", epochsInCsv)}], not 1..{settings.Epochs} once each");
 
         Console.WriteLine();
         Console.WriteLine($"Kills: {killsDone}; every *.ckpt loaded after every kill: {(_failures.Any(f => f.Contains("does not load")) ? "NO" : "yes")} " +
-                          $"({finalLoaded}/{finalTotal} at the end); temporary files left by kills: {TempFiles(runDir)}");
+                          $"({finalLoaded}/{finalTotal} at the end); temporary files left after the final run: {TempFiles(runDir)}");
         Console.WriteLine($"Final weights equal the uninterrupted run's: {(identical ? "yes, byte for byte" : "NO")}; " +
                           $"metrics.csv has each epoch once: {(csvComplete ? "yes" : "NO")}");
         foreach (var f in _failures) Console.WriteLine($"FAILED: {f}");
@@ -111,6 +112,13 @@ internal sealed class KillTorture(KillSettings settings)
         var last = Path.Combine(runDir, "checkpoints", "last.ckpt");
         return File.Exists(last) ? Checkpoint.ReadHeader(last).Epoch : 0;
     }
+
+    /// <summary>The temporary files in the run folder, without the random part of their names (e.g. <c>loss.png.tmp</c>).</summary>
+    private static string TempFileNames(string runDir)
+        => Directory.Exists(runDir)
+            ? string.Join(", ", Directory.GetFiles(runDir, "*.tmp", SearchOption.AllDirectories)
+                .Select(f => System.Text.RegularExpressions.Regex.Replace(Path.GetFileName(f), @"\.[0-9a-f]{32}\.tmp$", ".tmp")))
+            : "";
 
     private static int TempFiles(string runDir)
         => Directory.Exists(runDir) ? Directory.GetFiles(runDir, "*.tmp", SearchOption.AllDirectories).Length : 0;

@@ -13,7 +13,10 @@ var seed = new Option<int>("--seed") { Description = "Seed of the kill moments a
 var work = new Option<DirectoryInfo?>("--work") { Description = "Working folder (default: a new temporary folder, deleted on success)" };
 
 var kills = new Option<int>("--kills") { Description = "Number of SIGKILLs", DefaultValueFactory = _ => 20 };
-var epochs = new Option<int>("--epochs") { Description = "Epochs of the training run", DefaultValueFactory = _ => 20 };
+var epochs = new Option<int>("--epochs")
+{
+    Description = "Epochs of the training run (enough that it outlasts the kills: each process gets about one epoch done)", DefaultValueFactory = _ => 40,
+};
 var perClass = new Option<int>("--images-per-class") { Description = "Training images per class (3 classes)", DefaultValueFactory = _ => 24 };
 var model = new Option<string>("--model") { Description = "Model to train (dropout makes resume restore the global RNG)", DefaultValueFactory = _ => "ghostnet-0.5" };
 var kill = new Command("kill", "Kill a training process with SIGKILL at random moments, resume it each time, and check checkpoints and final weights")
