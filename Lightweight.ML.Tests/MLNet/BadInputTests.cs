@@ -3,7 +3,10 @@ using Microsoft.ML.Data;
 
 namespace Lightweight.ML.Tests.MLNet;
 
-/// <summary>Bad input gets a specific .NET exception naming the file or option; odd-but-valid input is handled.</summary>
+/// <summary>
+/// Bad input gets a specific .NET exception naming the file or option; odd-but-valid input is handled. Damaged and forged
+/// image files, folders, NaN-producing settings and more are rows of <c>Reliability/BadInputCorpusTests</c>.
+/// </summary>
 [TestClass]
 public sealed class BadInputTests
 {
@@ -15,40 +18,6 @@ public sealed class BadInputTests
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadImagesFromFolder(root);
         return Pipelines.Build(ml, ml.MulticlassClassification.Trainers.ShuffleNetV2(options ?? Pipelines.Small())).Fit(data);
-    }
-
-
-    [TestMethod]
-    public void ZeroByteImageIsNamed()
-    {
-        var root = TwoClassFolder();
-        var bad = Path.Combine(root, "Bag", "empty.png");
-        File.WriteAllBytes(bad, []);
-        var e = Assert.ThrowsExactly<InvalidDataException>(() => Fit(root));
-        StringAssert.Contains(e.Message, bad);
-        StringAssert.Contains(e.Message, "empty (0 bytes)");
-    }
-
-    [TestMethod]
-    public void CorruptImageIsNamed()
-    {
-        var root = TwoClassFolder();
-        var good = Directory.GetFiles(Path.Combine(root, "Bag"))[0];
-        var bad = Path.Combine(root, "Bag", "truncated.png");
-        File.WriteAllBytes(bad, File.ReadAllBytes(good)[..40]);
-        var e = Assert.ThrowsExactly<InvalidDataException>(() => Fit(root));
-        StringAssert.Contains(e.Message, bad);
-        StringAssert.Contains(e.Message, "could not be decoded");
-    }
-
-    [TestMethod]
-    public void TextFileNamedPngIsNamed()
-    {
-        var root = TwoClassFolder();
-        var bad = Path.Combine(root, "Ankle_boot", "notes.png");
-        File.WriteAllText(bad, "this is not an image");
-        var e = Assert.ThrowsExactly<InvalidDataException>(() => Fit(root));
-        StringAssert.Contains(e.Message, bad);
     }
 
     [TestMethod]
@@ -65,14 +34,6 @@ public sealed class BadInputTests
         Assert.HasCount(9, scores);
         Assert.IsTrue(scores.All(s => s.Length == 2 && s.All(float.IsFinite) && Math.Abs(s.Sum() - 1) < 1e-4));
         Pipelines.Dispose(model);
-    }
-
-    [TestMethod]
-    public void SingleClassIsRejected()
-    {
-        var root = TestData.Subset("train", classes: 1, perClass: 4);
-        var e = Assert.ThrowsExactly<ArgumentException>(() => Fit(root));
-        StringAssert.Contains(e.Message, "at least 2");
     }
 
     [TestMethod]

@@ -129,6 +129,19 @@ public sealed class TrainingReportWriterTests
     }
 
     [TestMethod]
+    public void TemporaryFilesOfWritesCutByACrashAreDeletedWhenTheDirectoryIsReopened()
+    {
+        var directory = WriteEpochs(1);
+        string Temp(string name) => Path.Combine(directory, $"{name}.{Guid.NewGuid():N}.tmp");
+        string[] stale = [Temp("loss.png"), Temp("metrics.csv"), Path.Combine(directory, "tensorboard", $"events.out.tfevents.1.host.{Guid.NewGuid():N}.tmp")];
+        string[] foreign = [Temp("notes.txt"), Path.Combine(directory, "loss.png.tmp")];
+        foreach (var path in stale.Concat(foreign)) File.WriteAllText(path, "partial");
+        using (new TrainingReportWriter(directory, Classes)) { }
+        foreach (var path in stale) Assert.IsFalse(File.Exists(path), path);
+        foreach (var path in foreign) Assert.IsTrue(File.Exists(path), $"{path} is not ours to delete");
+    }
+
+    [TestMethod]
     public void AForeignMetricsCsvIsNotOverwritten()
     {
         var directory = TestData.NewTempFolder();

@@ -7,7 +7,8 @@ namespace Lightweight.ML.Data;
 /// <summary>
 /// Reads the image of the current row of a cursor into an <see cref="ImageBatchBuilder"/>: from an <c>MLImage</c>
 /// column when there is one, otherwise by decoding the file named in the path column. Any failure becomes an
-/// <see cref="InvalidDataException"/> that names the file (when the row has a path) and the row.
+/// <see cref="InvalidDataException"/> that names the file (when the row has a path) and the row. A file named in the path
+/// column is first checked by <see cref="ImageFileCheck"/> (forged huge sizes, truncation), before anything decodes it.
 /// </summary>
 internal sealed class ImageRowReader
 {
@@ -50,7 +51,7 @@ internal sealed class ImageRowReader
     }
 
     /// <summary>Adds the current row's image to <paramref name="builder"/>.</summary>
-    /// <exception cref="InvalidDataException">The image is missing, unreadable or undecodable.</exception>
+    /// <exception cref="InvalidDataException">The image is missing, unreadable, truncated, too large or undecodable.</exception>
     public void AddTo(ImageBatchBuilder builder)
     {
         string? path = null;
@@ -58,6 +59,7 @@ internal sealed class ImageRowReader
         {
             _path(ref _pathValue);
             path = _pathValue.ToString();
+            if (path.Length > 0) ImageFileCheck.ThrowIfUnusable(path, _row.Position);
         }
         try
         {

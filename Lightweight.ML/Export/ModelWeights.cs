@@ -70,7 +70,7 @@ public static class ModelWeights
     /// <param name="path">A <c>.safetensors</c> file, or a TorchSharp <c>Module.save</c> file.</param>
     /// <param name="mode">Whether the classifier must match, is skipped, or is loaded only when its shape matches.</param>
     /// <returns>Which keys were loaded, kept and ignored.</returns>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist, or is a directory.</exception>
     /// <exception cref="InvalidDataException">The file is corrupt, truncated or not in a supported format.</exception>
     /// <exception cref="WeightsMismatchException">The file does not fit the model; the model is unchanged.</exception>
     public static WeightsLoadResult Load(ImageClassifierModel model, string path, WeightsLoadMode mode = WeightsLoadMode.Strict)

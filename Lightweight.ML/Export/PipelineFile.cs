@@ -94,7 +94,8 @@ internal static class PipelineFile
     public static ITransformer Load(ModelOperationsCatalog catalog, string path, out DataViewSchema inputSchema)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"Pipeline file '{path}' does not exist.", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Pipeline file '{path}' {(Directory.Exists(path) ? "is a directory, not a file" : "does not exist")}.", path);
         ZipArchive zip;
         try
         {
@@ -163,9 +164,7 @@ internal static class PipelineFile
 
     private static ITransformer LoadMLNet(ModelOperationsCatalog catalog, ZipArchive zip, string entry, string path, out DataViewSchema schema)
     {
-        using var buffer = new MemoryStream();
-        using (var s = Entry(zip, entry, path).Open()) s.CopyTo(buffer);
-        buffer.Position = 0;
+        using var buffer = new MemoryStream(ReadEntry(zip, entry, path), writable: false);
         try
         {
             return catalog.Load(buffer, out schema);
@@ -241,9 +240,7 @@ internal static class PipelineFile
         {
             if (model.NumClasses != classNames.Length)
                 throw new InvalidDataException(Where($"{classNames.Length} class names for a {model.NumClasses}-class model."));
-            using (var s = Entry(zip, weightsEntry, path).Open())
-            using (var file = File.Create(temp))
-                s.CopyTo(file);
+            File.WriteAllBytes(temp, ReadEntry(zip, weightsEntry, path));
             try
             {
                 ModelWeights.Load(model, temp);
@@ -272,12 +269,46 @@ internal static class PipelineFile
     private static ZipArchiveEntry Entry(ZipArchive zip, string name, string path)
         => zip.GetEntry(name) ?? throw new InvalidDataException($"'{path}' is incomplete: entry '{name}' is missing.");
 
+    /// <summary>
+    /// The content of an entry, checked against the size and CRC-32 the zip records for it (.NET does not check them), so
+    /// damage inside an entry is reported instead of loading a silently different model.
+    /// </summary>
+    private static byte[] ReadEntry(ZipArchive zip, string name, string path)
+    {
+        var entry = Entry(zip, name, path);
+        if (entry.Length > MaxEntryBytes)
+            throw new InvalidDataException($"'{path}' is damaged: entry '{name}' claims {entry.Length:N0} bytes, more than the {MaxEntryBytes:N0}-byte limit.");
+        using var content = new MemoryStream();
+        try
+        {
+            // Read at most one byte more than recorded: a forged size can neither allocate memory up front nor let a
+            // decompression bomb run on.
+            using var s = entry.Open();
+            var buffer = new byte[1 << 16];
+            for (int read; content.Length <= entry.Length && (read = s.Read(buffer, 0, (int)Math.Min(buffer.Length, entry.Length + 1 - content.Length))) > 0;)
+                content.Write(buffer, 0, read);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            throw new InvalidDataException($"'{path}' is damaged: entry '{name}' cannot be read ({e.Message}).", e);
+        }
+        if (content.Length != entry.Length)
+            throw new InvalidDataException($"'{path}' is damaged: entry '{name}' holds {(content.Length > entry.Length ? "more" : $"{content.Length:N0}")} " +
+                                           $"bytes, not the {entry.Length:N0} its zip record says.");
+        var bytes = content.ToArray();
+        if (Crc32.Compute(bytes) != entry.Crc32)
+            throw new InvalidDataException($"'{path}' is damaged: entry '{name}' fails its CRC-32 check.");
+        return bytes;
+    }
+
+    /// <summary>Largest entry read (a model's weights are tens of megabytes; a forged size must not allocate gigabytes).</summary>
+    private const long MaxEntryBytes = 1L << 30;
+
     private static JsonObject ReadJson(ZipArchive zip, string name, string path)
     {
         try
         {
-            using var s = Entry(zip, name, path).Open();
-            return JsonNode.Parse(s)?.AsObject() ?? throw new InvalidDataException($"'{path}': '{name}' is empty.");
+            return JsonNode.Parse(ReadEntry(zip, name, path))?.AsObject() ?? throw new InvalidDataException($"'{path}': '{name}' is empty.");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {

@@ -54,6 +54,8 @@ internal sealed class WeightsFileIndex
     public static WeightsFileIndex Open(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path))
+            throw new FileNotFoundException($"Weights file '{path}' is a directory, not a file.", path);
         return IsSafetensorsPath(path) ? SafetensorsReader.ReadIndex(path) : TorchSharpWeightsReader.ReadIndex(path);
     }
 

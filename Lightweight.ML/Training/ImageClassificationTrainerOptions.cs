@@ -23,10 +23,10 @@ public abstract class ImageClassificationTrainerOptions
     /// </summary>
     public string ImagePathColumnName { get; set; } = "ImagePath";
 
-    /// <summary>Output column of softmax probabilities. Default <c>"Score"</c>.</summary>
+    /// <summary>Output column of softmax probabilities. Default <c>"Score"</c>; must differ from the input column names.</summary>
     public string ScoreColumnName { get; set; } = "Score";
 
-    /// <summary>Output key column of the most probable class. Default <c>"PredictedLabel"</c>.</summary>
+    /// <summary>Output key column of the most probable class. Default <c>"PredictedLabel"</c>; must differ from the input column names.</summary>
     public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
     /// <summary>Side of the square network input in pixels; images are resized to it. Default 224; 16 to 4096.</summary>
@@ -144,7 +144,8 @@ public abstract class ImageClassificationTrainerOptions
     /// <summary>
     /// Folder for checkpoints (<c>checkpoints/last.ckpt</c>, <c>checkpoints/best.ckpt</c>) and training reports, updated
     /// every epoch: <c>metrics.csv</c>, TensorBoard event files in <c>tensorboard/</c>, and <c>loss.png</c>,
-    /// <c>accuracy.png</c>, <c>lr.png</c>, <c>confusion_matrix.png</c>. Default <c>null</c>: nothing is written. Created if missing.
+    /// <c>accuracy.png</c>, <c>lr.png</c>, <c>confusion_matrix.png</c>. Default <c>null</c>: nothing is written. Created if missing;
+    /// a file where it, its <c>checkpoints</c> folder or <c>checkpoints/last.ckpt</c> must go is rejected before training.
     /// </summary>
     public string? OutputDirectory { get; set; }
 
@@ -227,6 +228,8 @@ public abstract class ImageClassificationTrainerOptions
         RequireName(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
         if (ScoreColumnName == PredictedLabelColumnName)
             throw new ArgumentException($"ScoreColumnName and PredictedLabelColumnName are both '{ScoreColumnName}'.", nameof(PredictedLabelColumnName));
+        RequireOutputDistinctFromInputs(ScoreColumnName, nameof(ScoreColumnName));
+        RequireOutputDistinctFromInputs(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
         CreatePreprocessing();
         if (Epochs < 1)
             throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1.");
@@ -263,10 +266,14 @@ public abstract class ImageClassificationTrainerOptions
             throw new ArgumentOutOfRangeException(nameof(CheckpointEveryEpochs), CheckpointEveryEpochs, "CheckpointEveryEpochs must be at least 1.");
         if (Resume && string.IsNullOrWhiteSpace(OutputDirectory))
             throw new ArgumentException("Resume needs an OutputDirectory holding the checkpoints.", nameof(Resume));
+        CheckOutputDirectory();
         if (FreezeBackboneEpochs < 0)
             throw new ArgumentOutOfRangeException(nameof(FreezeBackboneEpochs), FreezeBackboneEpochs, "FreezeBackboneEpochs must be at least 0.");
         if (PretrainedWeights is not null && string.IsNullOrWhiteSpace(PretrainedWeights))
             throw new ArgumentException("PretrainedWeights must be a file path, or null for random initialisation.", nameof(PretrainedWeights));
+        if (PretrainedWeights is not null && Directory.Exists(PretrainedWeights))
+            throw new ArgumentException($"PretrainedWeights '{PretrainedWeights}' is a directory; expected a .safetensors or TorchSharp weights file.",
+                nameof(PretrainedWeights));
         if (PretrainedWeights is not null && !File.Exists(PretrainedWeights))
             throw new ArgumentException($"PretrainedWeights file '{PretrainedWeights}' was not found.", nameof(PretrainedWeights),
                 new FileNotFoundException($"Could not find file '{Path.GetFullPath(PretrainedWeights)}'.", PretrainedWeights));
@@ -282,6 +289,33 @@ public abstract class ImageClassificationTrainerOptions
             throw new ArgumentOutOfRangeException("Width", width, "Width must be in (0, 4].");
         if (!(dropoutRate >= 0 && dropoutRate < 1))
             throw new ArgumentOutOfRangeException("DropoutRate", dropoutRate, "DropoutRate must be in [0, 1).");
+    }
+
+    /// <summary>An output column named like an input column would hide it (e.g. Evaluate would read Score as the label).</summary>
+    private void RequireOutputDistinctFromInputs(string output, string option)
+    {
+        foreach (var (input, inputOption) in new[]
+                 {
+                     (LabelColumnName, nameof(LabelColumnName)), (ImageColumnName, nameof(ImageColumnName)), (ImagePathColumnName, nameof(ImagePathColumnName)),
+                 })
+            if (output == input)
+                throw new ArgumentException($"{option} '{output}' is also the {inputOption}: the output column would hide that input column. " +
+                                            "Choose another name.", option);
+    }
+
+    /// <summary>
+    /// Fails before training, not after the first epoch, when a file stands where the output directory, its
+    /// <c>checkpoints</c> folder or <c>checkpoints/last.ckpt</c> has to go. Creates nothing.
+    /// </summary>
+    private void CheckOutputDirectory()
+    {
+        if (string.IsNullOrWhiteSpace(OutputDirectory)) return;
+        string checkpoints = Path.Combine(OutputDirectory, "checkpoints"), last = Path.Combine(checkpoints, "last.ckpt");
+        string? problem = File.Exists(OutputDirectory) ? $"OutputDirectory '{OutputDirectory}' is a file; expected a directory (it is created when missing)."
+            : File.Exists(checkpoints) ? $"OutputDirectory '{OutputDirectory}' holds a file named 'checkpoints' where the checkpoint folder goes."
+            : Directory.Exists(last) ? $"OutputDirectory '{OutputDirectory}' holds a directory '{last}' where the checkpoint file goes."
+            : null;
+        if (problem is not null) throw new ArgumentException(problem, nameof(OutputDirectory));
     }
 
     private static void RequireName(string? value, string option)

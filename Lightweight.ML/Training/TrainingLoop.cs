@@ -63,6 +63,7 @@ internal sealed class TrainingLoop
         using var shuffle = new Generator((ulong)seed);
         using var augment = new Generator((ulong)seed ^ 0x5DEECE66DUL);
         var state = new CheckpointHeader { Model = o.ModelName, Classes = _classes, ImageSize = _preprocessing.ImageSize, Epoch = 0, Step = 0 };
+        if (CheckpointFolder is { } checkpointFolder) Checkpoint.DeleteStaleTemporaryFiles(checkpointFolder);
         if (o.Resume && CheckpointFolder is { } folder && File.Exists(Path.Combine(folder, "last.ckpt")))
         {
             state = ResumeFrom(Path.Combine(folder, "last.ckpt"), optimizer, shuffle, augment);

@@ -19,6 +19,22 @@ internal static class ReportFiles
         }
     }
 
+    /// <summary>
+    /// Deletes the temporary files that <see cref="WriteAtomically"/> leaves when the process is killed mid-write
+    /// (<c>name.&lt;32 hex digits&gt;.tmp</c>) for the given report files in <paramref name="directory"/>; otherwise every
+    /// crash during a write would leave one behind for good.
+    /// </summary>
+    public static void DeleteStaleTemporaryFiles(string directory, Func<string, bool> isReportFile)
+    {
+        if (!System.IO.Directory.Exists(directory)) return;
+        foreach (var temp in System.IO.Directory.EnumerateFiles(directory, "*.tmp"))
+        {
+            var name = Path.GetFileName(temp);
+            if (name.Length > 37 && name[^37] == '.' && name[^36..^4].All(char.IsAsciiHexDigitLower) && isReportFile(name[..^37]))
+                try { File.Delete(temp); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+    }
+
     /// <summary>The same kind of exception with a message that names <paramref name="path"/>.</summary>
     public static Exception Named(Exception e, string path)
     {

@@ -9,7 +9,8 @@ namespace Lightweight.ML.Training.Reporting;
 /// Resuming into a directory that already holds a report keeps the earlier epochs and drops those at or after the first
 /// epoch written, in the CSV and in the event files, so no epoch appears twice. Whole files are replaced atomically
 /// (temporary file, flush, rename) and CSV rows are flushed to disk as they are appended, so a crash never leaves the
-/// user with less than the previous epoch's report.
+/// user with less than the previous epoch's report; the temporary files of writes cut short by a crash are deleted when
+/// the next run opens the directory.
 /// </remarks>
 internal sealed class TrainingReportWriter : IDisposable
 {
@@ -41,6 +42,8 @@ internal sealed class TrainingReportWriter : IDisposable
                 FileAccess.Write, FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw ReportFiles.Named(e, Directory); }
+        ReportFiles.DeleteStaleTemporaryFiles(Directory, name => name is CsvFile or LossPlot or AccuracyPlot or LearningRatePlot or ConfusionPlot);
+        ReportFiles.DeleteStaleTemporaryFiles(Path.Combine(Directory, TensorBoardFolder), name => name.StartsWith("events.out.tfevents.", StringComparison.Ordinal));
         _history = MetricsCsv.Read(CsvPath, out _csvNeedsRewrite);
         _tensorBoard = new TensorBoardLog(Path.Combine(Directory, TensorBoardFolder));
     }
