@@ -90,6 +90,8 @@ public sealed class BadInputCorpusTests
         new("text file named .png", () => BadImage("notes.png", "this is not an image"u8.ToArray(), "could not be decoded")),
         new("random bytes named .jpg", () => BadImage("noise.jpg", RandomBytes(3000), "could not be decoded")),
         new("JPEG cut in half", () => BadImage("half.jpg", NoiseJpeg()[..(NoiseJpeg().Length / 2)], "no end-of-image marker")),
+        new("BMP cut in half", () => BadImage("half.bmp", SyntheticImages.Bmp(20, 20, 9, 9, 9)[..700], "is truncated: its pixel data needs 1,254 bytes")),
+        new("PNG with bytes after IEND", () => GoodImage("appended.png", [.. RealPng(), .. RandomBytes(5000)])),
         new("WebP cut in half", () => BadImage("half.webp", NoiseWebP()[..(NoiseWebP().Length / 2)], "is truncated: its RIFF header says")),
 
         // Forged sizes: rejected from the header, before a decoder allocates width × height × 4 bytes.

@@ -6,10 +6,11 @@ namespace Lightweight.ML.Data;
 /// <summary>
 /// Cheap checks of an image file before it is decoded, for the two failures SkiaSharp (and so ML.NET's
 /// <c>LoadImages</c>) does not report: a header claiming an enormous size, which the decoder would allocate in full
-/// (a forged 100,000 × 100,000 PNG costs it 10 GB and a minute before it fails), and a truncated PNG, JPEG or WebP,
-/// which it decodes without error into a partly blank image. Only the header and the last few kilobytes are read
-/// (a JPEG without an end marker in its tail is scanned further, as files with trailers need). Files in other formats,
-/// and files that cannot be opened, pass unchecked: the decoder reports those.
+/// (a forged 100,000 × 100,000 PNG costs it 10 GB and a minute before it fails), and a truncated PNG, JPEG, WebP
+/// or uncompressed BMP, which it decodes without error into a partly blank image. Only the header and the last few
+/// kilobytes are read (a PNG or JPEG whose end is not in its tail is followed further, as files with trailers need).
+/// GIFs are checked for size only; files in other formats, and files that cannot be opened, pass unchecked: the decoder
+/// reports those.
 /// </summary>
 internal static class ImageFileCheck
 {
@@ -39,7 +40,7 @@ internal static class ImageFileCheck
         using (file)
         {
             long length = RandomAccess.GetLength(file);
-            Span<byte> head = stackalloc byte[32];
+            Span<byte> head = stackalloc byte[64];
             head = head[..RandomAccess.Read(file, head, 0)];
             string? problem = head switch
             {
@@ -48,8 +49,7 @@ internal static class ImageFileCheck
                 [(byte)'R', (byte)'I', (byte)'F', (byte)'F', _, _, _, _, (byte)'W', (byte)'E', (byte)'B', (byte)'P', ..] => CheckWebP(head, length),
                 [(byte)'G', (byte)'I', (byte)'F', (byte)'8', _, (byte)'a', ..] when head.Length >= 10 =>
                     CheckSize("GIF", BinaryPrimitives.ReadUInt16LittleEndian(head[6..]), BinaryPrimitives.ReadUInt16LittleEndian(head[8..])),
-                [(byte)'B', (byte)'M', ..] when head.Length >= 26 =>
-                    CheckSize("BMP", Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(head[18..])), Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(head[22..]))),
+                [(byte)'B', (byte)'M', ..] when head.Length >= 30 => CheckBmp(head, length),
                 _ => null,
             };
             if (problem is not null)
@@ -68,9 +68,37 @@ internal static class ImageFileCheck
         if (head.Length < 24 || !head[12..16].SequenceEqual("IHDR"u8)) return null; // the decoder rejects it
         if (CheckSize("PNG", BinaryPrimitives.ReadUInt32BigEndian(head[16..]), BinaryPrimitives.ReadUInt32BigEndian(head[20..])) is { } size)
             return size;
-        // Every PNG ends with an IEND chunk; tolerate a few bytes appended after it.
-        return Tail(file, length).IndexOf("IEND"u8) >= 0 ? null
+        // Every PNG ends with an IEND chunk: usually in the last bytes; otherwise (data appended after it, or a cut
+        // file) follow the chunks from the start.
+        return Tail(file, length).IndexOf("IEND"u8) >= 0 || HasIendChunk(file, length) ? null
             : "is truncated: it has no IEND chunk, so its image data is incomplete (an interrupted download or copy?).";
+    }
+
+    /// <summary>Walks the chunk list (length, type, data, CRC) from the signature on; true when it reaches IEND inside the file.</summary>
+    private static bool HasIendChunk(SafeFileHandle file, long length)
+    {
+        Span<byte> chunk = stackalloc byte[8];
+        for (long offset = 8; offset + 8 <= length;)
+        {
+            if (RandomAccess.Read(file, chunk, offset) < 8) return false;
+            if (chunk[4..].SequenceEqual("IEND"u8)) return true;
+            offset += 12L + BinaryPrimitives.ReadUInt32BigEndian(chunk);
+        }
+        return false;
+    }
+
+    private static string? CheckBmp(ReadOnlySpan<byte> head, long length)
+    {
+        if (BinaryPrimitives.ReadUInt32LittleEndian(head[14..]) < 40) return null; // OS/2 1.x header: 16-bit sizes elsewhere
+        long width = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(head[18..]));
+        long height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(head[22..]));
+        if (CheckSize("BMP", width, height) is { } size) return size;
+        // Uncompressed pixel data has a known size; compressed (RLE, JPEG, PNG) data does not.
+        int bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(head[28..]);
+        if (head.Length < 34 || BinaryPrimitives.ReadUInt32LittleEndian(head[30..]) != 0 || bitsPerPixel is not (1 or 4 or 8 or 16 or 24 or 32))
+            return null;
+        long needed = BinaryPrimitives.ReadUInt32LittleEndian(head[10..]) + (width * bitsPerPixel + 31) / 32 * 4 * height;
+        return needed > length ? $"is truncated: its pixel data needs {needed:N0} bytes, but the file has {length:N0}." : null;
     }
 
     private static string? CheckWebP(ReadOnlySpan<byte> head, long length)

@@ -10,6 +10,12 @@ namespace Lightweight.ML.Native;
 /// step (mmap/munmap and heap trimming), which more than halves training speed on CPU; raising the mmap and trim
 /// thresholds keeps them in the process (measured: 2.5× faster steps). Skipped when the user set
 /// <c>MALLOC_MMAP_THRESHOLD_</c> or <c>MALLOC_TRIM_THRESHOLD_</c> themselves, or set <c>LIGHTWEIGHT_ML_NO_MALLOPT=1</c>.
+/// <para>Where NNPACK cannot run (no AVX2 or no visible L3 cache, as in many VMs), libtorch 2.10 prints
+/// "Could not initialize NNPACK! Reason: Unsupported hardware." for every CPU convolution of a single image — 37 lines
+/// per ShuffleNetV2 prediction, 590 MB of standard error for the 160,000 predictions of the concurrency torture — and
+/// <c>TORCH_CPP_LOG_LEVEL</c> does not silence it (LibTorchSharp never applies it). On such machines NNPACK is switched
+/// off (PyTorch's <c>torch.backends.nnpack.set_flags(False)</c>), which only skips the failing attempt; where NNPACK
+/// works it is left on. Opt out with <c>LIGHTWEIGHT_ML_KEEP_NNPACK=1</c>.</para>
 /// </summary>
 internal static class TorchRuntime
 {
@@ -24,6 +30,9 @@ internal static class TorchRuntime
 
     /// <summary>Whether glibc's malloc thresholds were raised by this process.</summary>
     public static bool MallocTuned { get; private set; }
+
+    /// <summary>Whether NNPACK was found unusable on this machine and switched off.</summary>
+    public static bool NnpackTurnedOff { get; private set; }
 
     /// <summary>Loads libtorch (once) after <see cref="PrepareProcess"/>; throws an explanatory exception when libtorch cannot load.</summary>
     public static void EnsureInitialized() => _ = Initialized.Value;
@@ -84,8 +93,46 @@ internal static class TorchRuntime
                 "(Debian 12, Ubuntu 22.04) the Lightweight.ML build targets patch the copied libLibTorchSharp.so; make sure the " +
                 "package's buildTransitive targets ran (rebuild). Original error: " + e.Message, e);
         }
+        TurnOffUnusableNnpack();
         return true;
     }
+
+    private static void TurnOffUnusableNnpack()
+    {
+        // The entry points are libtorch's C++ functions under their Itanium-ABI names (Linux, macOS); not on Windows.
+        if (OperatingSystem.IsWindows() || Environment.GetEnvironmentVariable("LIGHTWEIGHT_ML_KEEP_NNPACK") is "1" or "true") return;
+        try
+        {
+            if (NnpackAvailable()) return; // prints the warning once when it is not
+            SetUserEnabledNnpack(GlobalContext(), false);
+            NnpackTurnedOff = !UserEnabledNnpack(GlobalContext());
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Another libtorch build: leave it as it is.
+        }
+    }
+
+    /// <summary><c>at::native::_nnpack_available()</c>.</summary>
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at6native17_nnpack_availableEv")]
+    [return: MarshalAs(UnmanagedType.I1)]
+    private static extern bool NnpackAvailable();
+
+    /// <summary><c>at::globalContext()</c>.</summary>
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    private static extern IntPtr GlobalContext();
+
+    /// <summary><c>at::Context::setUserEnabledNNPACK(bool)</c>.</summary>
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    private static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.I1)] bool enabled);
+
+    /// <summary><c>at::Context::userEnabledNNPACK() const</c>.</summary>
+    [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledNNPACKEv")]
+    [return: MarshalAs(UnmanagedType.I1)]
+    private static extern bool UserEnabledNnpack(IntPtr context);
+
+    /// <summary>Whether libtorch will try NNPACK for convolutions.</summary>
+    internal static bool NnpackEnabled => UserEnabledNnpack(GlobalContext());
 
     private static void TuneMalloc()
     {

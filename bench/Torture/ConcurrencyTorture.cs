@@ -33,7 +33,7 @@ internal sealed class ConcurrencyTorture(DirectoryInfo? data, int seed, int thre
         // One libtorch thread per forward: the parallelism is the scoring threads' (intra-op threads would compete with them).
         var options = new ShuffleNetV2Options
         {
-            ModelSize = ShuffleNetV2Size.X0_5, ImageSize = 16, Epochs = 3, BatchSize = 15, Seed = seed, NumberOfThreads = 1,
+            ModelSize = ShuffleNetV2Size.X0_5, ImageSize = 16, Epochs = 4, BatchSize = 15, LearningRate = 0.05, Seed = seed, NumberOfThreads = 1,
         };
         var clock = Stopwatch.StartNew();
         var model = ml.Transforms.Conversion.MapValueToKey("Label")
@@ -48,7 +48,9 @@ internal sealed class ConcurrencyTorture(DirectoryInfo? data, int seed, int thre
         ImagePrediction[] serial;
         using (var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(model, new PredictionEngineOptions { OwnsTransformer = false }))
             serial = inputs.Select(engine.Predict).ToArray();
-        Console.WriteLine($"Serial reference: {inputs.Length} predictions, {serial.Select(p => p.PredictedLabel).Distinct().Count()} distinct labels");
+        int distinct = serial.Select(p => p.PredictedLabel).Distinct().Count();
+        Console.WriteLine($"Serial reference: {inputs.Length} predictions, {distinct} distinct labels, " +
+                          $"{serial.Select(p => string.Join(",", p.Score)).Distinct().Count()} distinct score vectors");
 
         using var pool = ml.Model.CreatePredictionEnginePool<ImageInput, ImagePrediction>(model);
         long total = (long)threads * predictionsPerThread, done = 0;
