@@ -17,7 +17,8 @@ Matrix: --models (default ShuffleNetV2 0.5x and 1.0x, GhostNet 1.0) x --sizes (3
   score    Transform vs DataLoader + eval() + inference_mode; raw batched forwards
   onnx     our exported ONNX file in ONNX Runtime (C#); the python side loads and checks the same file (onnxruntime if present)
   latency  PredictionEngine (file in) vs PIL + transforms + forward; raw batch-1 forwards; ONNX Runtime batch 1
-  memory   RSS after each of --memory-epochs epochs and the peak, both sides at their defaults
+  memory   RSS after each of --memory-epochs epochs and the peak; ours at its defaults, PyTorch with the same malloc
+           policy (MALLOC_* as the library sets it)
 PyTorch: Debian's torch 1.13 calls whatever libblas.so.3 resolves to, here netlib's reference BLAS, which makes it
 6-10x slower than with OpenBLAS (measured: GhostNet 1.0 batch-1 forward at 224 px 140 ms vs 16 ms); by default every
 PyTorch run gets Debian's OpenBLAS (fetched with apt-get download, unpacked under --work, nothing installed) through
@@ -71,9 +72,10 @@ def profile_for(a, size):
 # ----------------------------------------------------------------------------------------------------------------------
 
 class Runner:
-    def __init__(self, a, work, torch_env):
+    def __init__(self, a, work, torch_env, save):
         self.a, self.work, self.records, self.count = a, work, [], 0
         self.torch_env = torch_env  # for every PyTorch run (the BLAS library path)
+        self.save = save  # writes the JSON and markdown so far: an interrupted run keeps what it measured
         os.makedirs(os.path.join(work, "logs"), exist_ok=True)
 
     def run(self, side, bench, args, variant, env=None):
@@ -112,11 +114,13 @@ class Runner:
             tail = "\n".join(stderr.strip().splitlines()[-5:])
             print(f"    FAILED (exit {code}); log: {log}\n    {tail}", flush=True)
             self.records.append({"bench": bench, "side": side, "error": f"exit {code}", "log": log, **extra})
+            self.save(self.records)
             return []
         for record in lines:
             record.update(extra)
             self.records.append(record)
             print("    " + summary(record), flush=True)
+        self.save(self.records)
         return lines
 
 
@@ -224,7 +228,10 @@ def run_matrix(a, runner, data):
             if "memory" in a.benches and size in a.memory_sizes:
                 memory = with_data + threads + ["--epochs", str(p.memory_epochs)]
                 runner.run("ours", "memory", memory, default)
-                runner.run("pytorch", "memory", memory, default)
+                # PyTorch with the allocator policy the library applies to itself (freed memory kept, not trimmed), so
+                # both sides' RSS counts the same kind of memory; also much faster than glibc's default at 224 px.
+                runner.run("pytorch", "memory", memory, {"kind": "default", "threads": a.threads, "malloc": "tuned"},
+                           dict(TUNED_MALLOC))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -346,13 +353,14 @@ def settings_text(r):
     return text + (", MALLOC_* tuned" if v["malloc"] == "tuned" else "")
 
 
-def markdown(a, info, records, date):
+def markdown(a, info, records, date, finished=True):
     out = [f"# Speed benchmarks, {date}", "",
            f"Machine: {info.get('cpu', '?')}, {info.get('cores')} cores, {info.get('memory_gib', '?')} GiB; "
            f"commit {info.get('commit', '?')}; .NET SDK {info.get('dotnet', '?')}. Batch {a.batch_size}, "
            f"{a.threads} threads on both sides unless stated. Ratios are ours / PyTorch: above 1 we are faster "
            f"(throughput), below 1 we are faster (latency, memory)."
-           + (" **Smoke run (--quick): tiny data and few steps, the numbers mean nothing.**" if a.quick else ""), ""]
+           + (" **Smoke run (--quick): tiny data and few steps, the numbers mean nothing.**" if a.quick else "")
+           + ("" if finished else " **Incomplete: the run was interrupted or is still going.**"), ""]
     torch_version = next((r["env"].get("torch") for r in records if r.get("side") == "pytorch" and "env" in r), "?")
     ts_version = next((r["env"].get("torchsharp") for r in records if r.get("side") == "ours" and "env" in r), "?")
     blas = next((r["env"].get("blas_library") for r in records if r.get("side") == "pytorch" and "env" in r), None)
@@ -444,7 +452,8 @@ def markdown(a, info, records, date):
             epochs = (o or t)["epochs"]
             out.append(f"| {m} | {s} | {epochs} | {num(peak(o), 0)} | {span(o)} | {num(peak(t), 0)} | {span(t)} | "
                        f"{ratio(peak(o), peak(t))} | {num(o and o['dataset_mib'])} |")
-        out += ["", "Ours holds the decoded training set in memory (last column); PyTorch's DataLoader (0 workers) does not.", ""]
+        out += ["", "Ours holds the decoded training set in memory (last column); PyTorch's DataLoader (0 workers) does not. "
+                "PyTorch ran with MALLOC_* set as the library sets glibc's malloc for itself (freed memory is kept).", ""]
 
     errors = [r for r in records if "error" in r]
     if errors:
@@ -455,6 +464,15 @@ def markdown(a, info, records, date):
 
 
 # ----------------------------------------------------------------------------------------------------------------------
+
+def write_atomically(path, text):
+    temp = path + ".tmp"
+    with open(temp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -474,7 +492,16 @@ def main():
     p.add_argument("--name", help="output file stem (default speed-<date>, speed-quick-<date> with --quick)")
     p.add_argument("--timeout", type=int, default=3600, help="seconds per subcommand")
     p.add_argument("--no-build", dest="build", action="store_false")
+    p.add_argument("--markdown-from", metavar="JSON", help="only rewrite the markdown of an earlier run's JSON file")
     a = p.parse_args()
+    if a.markdown_from:
+        with open(a.markdown_from) as f:
+            saved = json.load(f)
+        target = os.path.splitext(a.markdown_from)[0] + ".md"
+        write_atomically(target, markdown(argparse.Namespace(**saved["settings"]), saved["machine"], saved["results"],
+                                          saved["date"], saved.get("finished", True)))
+        print(f"wrote {target}")
+        return
     a.models = [m for m in a.models.split(",") if m]
     a.sizes = [int(s) for s in a.sizes.split(",") if s]
     a.memory_sizes = [int(s) for s in a.memory_sizes.split(",") if s]
@@ -498,20 +525,23 @@ def main():
         else:
             a.torch_blas = "system (OpenBLAS unavailable)"
     print(f"PyTorch BLAS: {a.torch_blas}", flush=True)
-    runner = Runner(a, a.work, torch_env)
-    started = time.time()
-    run_matrix(a, runner, data)
     date = datetime.date.today().isoformat()
-    stem = a.name or (f"speed-quick-{date}" if a.quick else f"speed-{date}")
+    stem = os.path.join(a.out, a.name or (f"speed-quick-{date}" if a.quick else f"speed-{date}"))
     os.makedirs(a.out, exist_ok=True)
     settings = {k: v for k, v in vars(a).items() if k not in ("out", "work")}
-    with open(os.path.join(a.out, stem + ".json"), "w") as f:
-        json.dump({"date": date, "machine": info, "settings": settings, "wall_s": round(time.time() - started, 1),
-                   "results": runner.records}, f, indent=1)
-    with open(os.path.join(a.out, stem + ".md"), "w") as f:
-        f.write(markdown(a, info, runner.records, date))
+    started = time.time()
+
+    def save(records, finished=False):
+        write_atomically(stem + ".json", json.dumps(
+            {"date": date, "machine": info, "settings": settings, "finished": finished,
+             "wall_s": round(time.time() - started, 1), "results": records}, indent=1))
+        write_atomically(stem + ".md", markdown(a, info, records, date, finished))
+
+    runner = Runner(a, a.work, torch_env, save)
+    run_matrix(a, runner, data)
+    save(runner.records, finished=True)
     failed = sum("error" in r for r in runner.records)
-    print(f"wrote {os.path.join(a.out, stem)}.json and .md ({len(runner.records)} records, {failed} failed, "
+    print(f"wrote {stem}.json and .md ({len(runner.records)} records, {failed} failed, "
           f"{time.time() - started:.0f} s)")
     sys.exit(1 if failed else 0)
 

@@ -18,6 +18,8 @@ less both sides use the small-input stem (stride-1 first convolution, no max-poo
 conv/linear weights only, label smoothing 0.1, the loss and the batch accuracy read back every step, as ours.
 
 Run with Debian's python (torch 1.13, torchvision 0.14):  /usr/bin/python3 bench/pytorch/speed.py fit --data DIR ...
+Debian's torch uses whatever libblas.so.3 resolves to (netlib's reference BLAS on the project machine: several times
+slower); bench/run_speed.py gives it OpenBLAS through LD_LIBRARY_PATH. Every JSON line names the BLAS library loaded.
 """
 import argparse
 import json
