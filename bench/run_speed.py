@@ -148,7 +148,8 @@ def common_args(a, model, size, data=None):
 def fit_variants(a):
     """(ours variants, PyTorch variants); the first of each is the default."""
     t = a.threads
-    threads = [t] if a.quick else sorted({t, 1, os.cpu_count() or t}, key=lambda x: (x != t, x))
+    grid = {t, *a.tune_threads} if a.tune_threads else {t, 1, os.cpu_count() or t}
+    threads = [t] if a.quick else sorted(grid, key=lambda x: (x != t, x))
     ours = [{"threads": t, "malloc": "library"}]
     torch = [{"threads": t, "workers": 0, "malloc": "glibc", "cache": False}]
     if not a.tune:
@@ -483,6 +484,8 @@ def main():
     p.add_argument("--benches", default=",".join(BENCHES))
     p.add_argument("--memory-sizes", default="32,224", help="sizes at which the memory benchmark runs")
     p.add_argument("--no-tune", dest="tune", action="store_false", help="fit at the defaults only")
+    p.add_argument("--tune-threads", type=lambda v: [int(x) for x in v.split(",") if x],
+                   help="thread counts of the fit grid (default: 1, --threads and the core count)")
     p.add_argument("--torch-blas", choices=["openblas", "system"], default="openblas",
                    help="BLAS for PyTorch: Debian's OpenBLAS unpacked locally (default), or the system's libblas.so.3")
     p.add_argument("--data-224", choices=["noise", "fashion"], default="noise", help="data for sizes above 64 px")
