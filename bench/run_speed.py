@@ -354,6 +354,48 @@ def settings_text(r):
     return text + (", MALLOC_* tuned" if v["malloc"] == "tuned" else "")
 
 
+def targets_table(a, records):
+    """One row per model and size: each issue-6 target, the measured value and whether it is met."""
+    def best(bench, side, key, m, s, impl=None, lower=False):
+        rows = [r for r in pick(records, bench=bench, side=side, model=m, image_size=s)
+                if key in r and (impl is None or r.get("impl") == impl)]
+        return (min if lower else max)((r[key] for r in rows), default=None)
+
+    def cell(value, goal, at_least=True, digits=2):
+        if value is None:
+            return "—"
+        met = value >= goal if at_least else value <= goal
+        return f"{value:.{digits}f} {'✓' if met else '✗'}"
+
+    def div(x, y):
+        return x / y if x is not None and y else None
+
+    out = ["## Targets of issue 6 (✓ met, ✗ missed)", "",
+           "| Model | px | Fit / PyTorch best (≥ 1.2) | Pipeline / raw (≥ 0.9) | Transform / PyTorch (≥ 1.0) | "
+           "ONNX / PyTorch raw (≥ 1.5) | PredictionEngine p50 / raw batch-1 (≤ 1.2) | RSS growth after epoch 2 (≤ 5 %) |",
+           "|---|---|---|---|---|---|---|---|"]
+    for s in a.sizes:
+        for m in a.models:
+            fit = div(best("fit", "ours", "images_per_s", m, s), best("fit", "pytorch", "images_per_s", m, s))
+            od = one(records, bench="fit", side="ours", model=m, image_size=s, v_kind="default")
+            pipeline = div(od and od.get("steady_epoch_images_per_s"), best("raw", "ours", "images_per_s", m, s))
+            transform = div(best("score", "ours", "images_per_s", m, s, "transform"),
+                            best("score", "pytorch", "images_per_s", m, s, "dataloader_eval"))
+            onnx = div(best("onnx", "ours", "images_per_s", m, s, "onnxruntime_batch"),
+                       best("score", "pytorch", "images_per_s", m, s, "raw_forward"))
+            engine = div(best("latency", "ours", "p50_ms", m, s, "prediction_engine", lower=True),
+                         best("latency", "ours", "p50_ms", m, s, "raw_forward_b1", lower=True))
+            mem = one(records, bench="memory", side="ours", model=m, image_size=s)
+            per_epoch = mem and mem.get("rss_mib_per_epoch")
+            growth = 100 * (per_epoch[-1] / per_epoch[1] - 1) if per_epoch and len(per_epoch) > 2 else None
+            out.append(f"| {m} | {s} | {cell(fit, 1.2)} | {cell(pipeline, 0.9)} | {cell(transform, 1.0)} | "
+                       f"{cell(onnx, 1.5)} | {cell(engine, 1.2, at_least=False)} | "
+                       f"{'—' if growth is None else f'{growth:.1f} %'}{'' if growth is None else (' ✓' if growth <= 5 else ' ✗')} |")
+    out += ["", "Fit: best of ours over best of PyTorch across the grid. ONNX: ONNX Runtime (C#) batch throughput over "
+            "PyTorch's best raw eval forward. PredictionEngine: both p50s from the same process and thread count.", ""]
+    return out
+
+
 def markdown(a, info, records, date, finished=True):
     out = [f"# Speed benchmarks, {date}", "",
            f"Machine: {info.get('cpu', '?')}, {info.get('cores')} cores, {info.get('memory_gib', '?')} GiB; "
@@ -373,6 +415,7 @@ def markdown(a, info, records, date, finished=True):
         out += [f"1-minute load average before the runs: {min(loads):.2f}–{max(loads):.2f} "
                 "(above about 0.5 on this machine, something else was running).", ""]
     keys = [(m, s) for s in a.sizes for m in a.models]
+    out += targets_table(a, records)
 
     if "fit" in a.benches:
         out += ["## Fit from a PNG folder (images/s over the whole fit, decoding included)", "",
