@@ -357,15 +357,15 @@ def settings_text(r):
 def targets_table(a, records):
     """One row per model and size: each issue-6 target, the measured value and whether it is met."""
     def best(bench, side, key, m, s, impl=None, lower=False):
-        rows = [r for r in pick(records, bench=bench, side=side, model=m, image_size=s)
-                if key in r and (impl is None or r.get("impl") == impl)]
+        match = {"impl": impl} if impl else {}
+        rows = [r for r in pick(records, bench=bench, side=side, model=m, image_size=s, **match) if key in r]
         return (min if lower else max)((r[key] for r in rows), default=None)
 
-    def cell(value, goal, at_least=True, digits=2):
+    def cell(value, goal, at_least=True, digits=2, unit=""):
         if value is None:
             return "—"
         met = value >= goal if at_least else value <= goal
-        return f"{value:.{digits}f} {'✓' if met else '✗'}"
+        return f"{value:.{digits}f}{unit} {'✓' if met else '✗'}"
 
     def div(x, y):
         return x / y if x is not None and y else None
@@ -390,7 +390,7 @@ def targets_table(a, records):
             growth = 100 * (per_epoch[-1] / per_epoch[1] - 1) if per_epoch and len(per_epoch) > 2 else None
             out.append(f"| {m} | {s} | {cell(fit, 1.2)} | {cell(pipeline, 0.9)} | {cell(transform, 1.0)} | "
                        f"{cell(onnx, 1.5)} | {cell(engine, 1.2, at_least=False)} | "
-                       f"{'—' if growth is None else f'{growth:.1f} %'}{'' if growth is None else (' ✓' if growth <= 5 else ' ✗')} |")
+                       f"{cell(growth, 5, at_least=False, digits=1, unit=' %')} |")
     out += ["", "Fit: best of ours over best of PyTorch across the grid. ONNX: ONNX Runtime (C#) batch throughput over "
             "PyTorch's best raw eval forward. PredictionEngine: both p50s from the same process and thread count.", ""]
     return out

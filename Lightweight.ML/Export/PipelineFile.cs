@@ -143,7 +143,7 @@ internal static class PipelineFile
     }
 
     /// <summary>The transformers of a fitted pipeline in order, nested chains expanded.</summary>
-    private static IEnumerable<ITransformer> Flatten(ITransformer model)
+    internal static IEnumerable<ITransformer> Flatten(ITransformer model)
         => model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
 
     private static void SaveMLNet(ModelOperationsCatalog catalog, List<ITransformer> run, DataViewSchema input, Stream destination)

@@ -105,7 +105,7 @@ internal static class TorchRuntime
         {
             if (NnpackAvailable()) return; // prints the warning once when it is not
             SetUserEnabledNnpack(GlobalContext(), false);
-            NnpackTurnedOff = !UserEnabledNnpack(GlobalContext());
+            NnpackTurnedOff = !NnpackEnabled;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

@@ -1,3 +1,4 @@
+using Lightweight.ML.Export;
 using Lightweight.ML.Native;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -39,7 +40,7 @@ internal sealed record BenchSettings(string Model, int ImageSize, int BatchSize,
     }
 
     /// <summary>Whether the network gets the small-input stem (stride-1 first convolution, no max-pool).</summary>
-    public bool SmallStem => CreateOptions(1).SmallInputStem ?? ImageSize <= 64;
+    public bool SmallStem => CreateOptions(1).UseSmallInputStem;
 
     /// <summary>The fit pipeline of the README: MapValueToKey → LoadImages → the trainer.</summary>
     public IEstimator<ITransformer> CreatePipeline(MLContext ml, ImageClassificationTrainerOptions options)
@@ -61,17 +62,13 @@ internal sealed record BenchSettings(string Model, int ImageSize, int BatchSize,
         return new TransformerChain<ITransformer>(chain.ToArray());
     }
 
-    /// <summary>The transformers of a fitted pipeline, nested chains flattened.</summary>
-    public static IEnumerable<ITransformer> Flatten(ITransformer fitted)
-        => fitted is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [fitted];
-
     /// <summary>The classifier inside a fitted pipeline.</summary>
-    public static ImageClassificationTransformer Classifier(ITransformer fitted) => Flatten(fitted).OfType<ImageClassificationTransformer>().Single();
+    public static ImageClassificationTransformer Classifier(ITransformer fitted) => PipelineFile.Flatten(fitted).OfType<ImageClassificationTransformer>().Single();
 
     /// <summary>Frees the fitted network(s) of a pipeline (the classifier owns native memory).</summary>
     public static void DisposeAll(ITransformer fitted)
     {
-        foreach (var t in Flatten(fitted)) (t as IDisposable)?.Dispose();
+        foreach (var t in PipelineFile.Flatten(fitted)) (t as IDisposable)?.Dispose();
     }
 
     /// <summary>libtorch loaded, malloc tuned (unless the environment says otherwise) and the thread count set.</summary>

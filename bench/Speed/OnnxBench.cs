@@ -53,14 +53,7 @@ internal static class OnnxBench
                 ("max_abs_diff_vs_torchsharp", maxDiff), ("onnxruntime", typeof(InferenceSession).Assembly.GetName().Version?.ToString()),
                 ("onnx_bytes", new FileInfo(path).Length));
 
-            var times = new double[count];
-            for (int i = -s.Warmup; i < count; i++)
-            {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                Run(singleValue);
-                if (i >= 0) times[i] = clock.Elapsed.TotalMilliseconds;
-            }
-            ScoringBench.EmitLatency("onnxruntime_b1", s, times);
+            ScoringBench.EmitLatency("onnxruntime_b1", s, RawBench.CallMilliseconds(s, count, _ => Run(singleValue)));
         }
         finally
         {

@@ -76,12 +76,24 @@ internal static class RawBench
         model.eval();
         using var noGrad = no_grad();
         using var x = randn(1, model.InChannels, s.ImageSize, s.ImageSize);
+        return CallMilliseconds(s, count, n =>
+        {
+            using var scope = NewDisposeScope();
+            _ = nn.functional.softmax(model.call(x), 1).cpu().data<float>()[0];
+        });
+    }
+
+    /// <summary>
+    /// Milliseconds of each of <paramref name="count"/> calls after <see cref="BenchSettings.Warmup"/> untimed ones; the
+    /// call gets its index, counting the warm-up calls from 0.
+    /// </summary>
+    public static double[] CallMilliseconds(BenchSettings s, int count, Action<int> call)
+    {
         var times = new double[count];
         for (int i = -s.Warmup; i < count; i++)
         {
             var clock = Stopwatch.StartNew();
-            using (var scope = NewDisposeScope())
-                _ = nn.functional.softmax(model.call(x), 1).cpu().data<float>()[0];
+            call(i + s.Warmup);
             if (i >= 0) times[i] = clock.Elapsed.TotalMilliseconds;
         }
         return times;

@@ -56,19 +56,13 @@ internal static class ScoringBench
         var files = Directory.EnumerateFiles(s.TestFolder, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
         if (files.Length == 0) throw new ArgumentException($"No PNG files under '{s.TestFolder}'.");
 
-        var times = new double[count];
+        double[] times;
         using (var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(chain,
                    new PredictionEngineOptions { OwnsTransformer = false }))
         {
-            var input = new ImageInput();
+            var inputs = files.Select(f => new ImageInput { ImagePath = f }).ToArray(); // made before the clock starts
             var output = new ImagePrediction();
-            for (int i = -s.Warmup; i < count; i++)
-            {
-                input.ImagePath = files[(i + s.Warmup) % files.Length];
-                var clock = Stopwatch.StartNew();
-                engine.Predict(input, ref output);
-                if (i >= 0) times[i] = clock.Elapsed.TotalMilliseconds;
-            }
+            times = RawBench.CallMilliseconds(s, count, n => engine.Predict(inputs[n % inputs.Length], ref output));
         }
         EmitLatency("prediction_engine", s, times);
         EmitLatency("raw_forward_b1", s, RawBench.SingleImageMilliseconds(classifier.Model, s, count));
