@@ -465,7 +465,7 @@ public sealed class OnnxExportTests
     /// <paramref name="input"/>'s activations (one training-mode forward with momentum 1), then perturbed — and a
     /// classifier scaled so that the logits spread over a few units. Leaves the model in eval mode.
     /// </summary>
-    private static void Randomize(ImageClassifierModel model, Tensor input)
+    internal static void Randomize(ImageClassifierModel model, Tensor input)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

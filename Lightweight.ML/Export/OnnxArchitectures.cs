@@ -28,6 +28,9 @@ internal static class OnnxArchitectures
     /// <summary>The model types that can be exported.</summary>
     public static IEnumerable<Type> Supported => Graphs.Keys;
 
+    /// <summary>Whether the type of <paramref name="model"/> has an ONNX conversion.</summary>
+    public static bool IsSupported(ImageClassifierModel model) => Graphs.ContainsKey(model.GetType());
+
     /// <summary>Appends the network (eval semantics) applied to <paramref name="input"/>; returns the logits value [N, classes].</summary>
     /// <exception cref="NotSupportedException">The model type, or a module inside it, has no ONNX conversion.</exception>
     public static string Logits(OnnxGraphBuilder graph, ImageClassifierModel model, string input)

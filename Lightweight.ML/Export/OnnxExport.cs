@@ -47,7 +47,7 @@ public static class OnnxExport
     {
         ArgumentNullException.ThrowIfNull(transformer);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        Write(path, Build(transformer.Model, transformer.Preprocessing, transformer.ClassNames, options, transformer.ModelName));
+        Write(path, Build(transformer.Network, transformer.Preprocessing, transformer.ClassNames, options, transformer.ModelName));
     }
 
     /// <summary>Exports a network with its preprocessing to an ONNX file; see <see cref="OnnxExport"/>.</summary>

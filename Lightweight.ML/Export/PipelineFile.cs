@@ -182,7 +182,7 @@ internal static class PipelineFile
         return new JsonObject
         {
             ["modelName"] = t.ModelName,
-            ["architecture"] = ModelArchitecture.Describe(t.Model),
+            ["architecture"] = ModelArchitecture.Describe(t.Network),
             ["classNames"] = new JsonArray(t.ClassNames.Select(n => (JsonNode)n).ToArray()),
             ["keyValuesType"] = keyType,
             ["keyValues"] = keyValues is null ? null : new JsonArray(keyValues.Select(v => (JsonNode)v).ToArray()),
@@ -197,6 +197,7 @@ internal static class PipelineFile
             ["scoreColumn"] = t.Outputs.ScoreName,
             ["predictedLabelColumn"] = t.Outputs.PredictedLabelName,
             ["batchSize"] = t.BatchSize,
+            ["scoringEngine"] = t.ScoringEngine.ToString(),
         };
     }
 
@@ -253,7 +254,10 @@ internal static class PipelineFile
             var outputs = new ScoreColumns((string?)d["scoreColumn"] ?? "Score", (string?)d["predictedLabelColumn"] ?? "PredictedLabel",
                 classNames, annotations);
             return new ImageClassificationTransformer(model, (string?)d["modelName"] ?? model.GetType().Name, preprocessing, outputs,
-                (string?)d["imageColumn"] ?? "Image", (string?)d["imagePathColumn"], (int?)d["batchSize"] ?? 64, CPU);
+                (string?)d["imageColumn"] ?? "Image", (string?)d["imagePathColumn"], (int?)d["batchSize"] ?? 64, CPU)
+            {
+                ScoringEngine = ScoringEngineOf((string?)d["scoringEngine"], Where),
+            };
         }
         catch
         {
@@ -347,6 +351,12 @@ internal static class PipelineFile
         return buffer.DenseValues().Select(v => v is ReadOnlyMemory<char> text ? text.ToString()
             : Convert.ToString(v, CultureInfo.InvariantCulture) ?? "").ToArray();
     }
+
+    /// <summary>The saved scoring engine; files written before it was saved score with <see cref="ScoringEngine.Auto"/>.</summary>
+    private static ScoringEngine ScoringEngineOf(string? saved, Func<string, string> where)
+        => saved is null ? ScoringEngine.Auto
+            : Enum.TryParse<ScoringEngine>(saved, ignoreCase: false, out var engine) && Enum.IsDefined(engine) && !int.TryParse(saved, out _) ? engine
+            : throw new InvalidDataException(where($"unknown scoring engine '{saved}'."));
 
     private static DataViewSchema.Annotations? KeyValuesAnnotations(string? type, JsonArray? values, Func<string, string> where)
     {

@@ -73,7 +73,7 @@ public sealed class ImageClassificationTrainer : IEstimator<ImageClassificationT
         }
         var outputs = new ScoreColumns(o.ScoreColumnName, o.PredictedLabelColumnName, classNames, labelAnnotations);
         return new ImageClassificationTransformer(model, o.ModelName, preprocessing, outputs, o.ImageColumnName,
-            o.ImagePathColumnName, o.BatchSize, device);
+            o.ImagePathColumnName, o.BatchSize, device) { ScoringEngine = o.ScoringEngine };
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,5 @@
 using Lightweight.ML.Data;
+using Lightweight.ML.Export;
 using Lightweight.ML.MLNet;
 using Lightweight.ML.Models;
 using Microsoft.ML;
@@ -12,7 +13,8 @@ namespace Lightweight.ML;
 /// A fitted image classifier: adds <c>Score</c> (softmax probabilities, <c>SlotNames</c> = class names) and
 /// <c>PredictedLabel</c> (key with the label's <c>KeyValues</c>) to its input, running the network in batches of
 /// <see cref="BatchSize"/> rows when transforming a data view and one row at a time through a PredictionEngine.
-/// The network is in eval mode and runs without gradients; scoring is thread-safe (forwards are serialised).
+/// The network runs in ONNX Runtime on the CPU by default, in TorchSharp (eval mode, no gradients) otherwise; see
+/// <see cref="ScoringEngine"/>. Scoring is thread-safe (forwards are serialised).
 /// </summary>
 public sealed class ImageClassificationTransformer : ITransformer, IDisposable
 {
@@ -20,6 +22,11 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
     private readonly ImageClassifierModel _model;
     private readonly Device _device;
     private bool _disposed;
+    private ScoringEngine _scoringEngine;
+    /// <summary>The ONNX Runtime session of the current weights, made on first use; null until then or when TorchSharp scores.</summary>
+    private OnnxRuntimeScorer? _onnx;
+    /// <summary>Set when Auto tried ONNX Runtime and the network did not convert: TorchSharp scores from then on.</summary>
+    private bool _onnxUnavailable;
 
     internal ImageClassificationTransformer(ImageClassifierModel model, string modelName, ImagePreprocessing preprocessing,
         ScoreColumns outputs, string imageColumnName, string? imagePathColumnName, int batchSize, Device device)
@@ -53,8 +60,53 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
     /// <summary>Rows per forward when transforming a data view.</summary>
     public int BatchSize { get; }
 
-    /// <summary>The trained network (eval mode). Do not dispose it; dispose the transformer.</summary>
-    public ImageClassifierModel Model => _model;
+    /// <summary>
+    /// The trained network (eval mode). Do not dispose it; dispose the transformer. Reading this property drops the ONNX
+    /// Runtime copy of the weights (if any), so scoring after a change to the network's weights sees the change: the next
+    /// score rebuilds the session (tens of milliseconds).
+    /// </summary>
+    public ImageClassifierModel Model
+    {
+        get
+        {
+            lock (_forwardLock)
+            {
+                DropOnnxSession();
+                return _model;
+            }
+        }
+    }
+
+    /// <summary>The network, for the library's own read-only use (export, saving): keeps the ONNX Runtime session.</summary>
+    internal ImageClassifierModel Network => _model;
+
+    /// <summary>
+    /// What runs the network when scoring: <see cref="ScoringEngine.Auto"/> (the default) is ONNX Runtime on the CPU and
+    /// TorchSharp on a GPU. Set it before or between scoring calls; the predictions are the same to float rounding.
+    /// </summary>
+    public ScoringEngine ScoringEngine
+    {
+        get => _scoringEngine;
+        set
+        {
+            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown ScoringEngine.");
+            lock (_forwardLock)
+            {
+                if (value == _scoringEngine) return;
+                _scoringEngine = value;
+                _onnxUnavailable = false;
+                DropOnnxSession();
+            }
+        }
+    }
+
+    /// <summary>The engine that scores now: <see cref="ScoringEngine"/> with <see cref="ScoringEngine.Auto"/> resolved.</summary>
+    internal ScoringEngine EffectiveScoringEngine => _scoringEngine switch
+    {
+        ScoringEngine.Auto => _device.type == TorchSharp.DeviceType.CPU && !_onnxUnavailable && OnnxArchitectures.IsSupported(_model)
+            ? ScoringEngine.OnnxRuntime : ScoringEngine.TorchSharp,
+        var engine => engine,
+    };
 
     internal ScoreColumns Outputs { get; }
 
@@ -104,6 +156,7 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
         {
             if (_disposed) return;
             _disposed = true;
+            DropOnnxSession();
             _model.Dispose();
         }
     }
@@ -138,11 +191,43 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
         lock (_forwardLock)
         {
             ThrowIfDisposed();
+            if (EffectiveScoringEngine == ScoringEngine.OnnxRuntime && OnnxSession() is { } onnx)
+            {
+                onnx.Score(pixels, destination);
+                return;
+            }
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var x = Preprocessing.Normalize(pixels, _device);
             var probabilities = nn.functional.softmax(_model.call(x), 1).cpu().contiguous();
             probabilities.data<float>().CopyTo(destination);
         }
+    }
+
+    /// <summary>
+    /// The ONNX Runtime session of the current weights (called under the forward lock); null when <see cref="ScoringEngine.Auto"/>
+    /// finds that the network does not convert, which makes TorchSharp score from then on.
+    /// </summary>
+    private OnnxRuntimeScorer? OnnxSession()
+    {
+        if (_onnx is not null) return _onnx;
+        if (_device.type != TorchSharp.DeviceType.CPU)
+            throw new NotSupportedException($"ScoringEngine.OnnxRuntime scores on the CPU, but this {ModelName} is on {_device}. " +
+                                            "Use ScoringEngine.TorchSharp (or Auto) for a GPU model.");
+        try
+        {
+            return _onnx = new OnnxRuntimeScorer(_model, Preprocessing, get_num_threads());
+        }
+        catch (NotSupportedException) when (_scoringEngine == ScoringEngine.Auto)
+        {
+            _onnxUnavailable = true;
+            return null;
+        }
+    }
+
+    private void DropOnnxSession()
+    {
+        _onnx?.Dispose();
+        _onnx = null;
     }
 }

@@ -107,6 +107,12 @@ public abstract class ImageClassificationTrainerOptions
     /// <summary>Intra-op threads for libtorch (<c>torch.set_num_threads</c>). Default <c>null</c>: one per core.</summary>
     public int? NumberOfThreads { get; set; }
 
+    /// <summary>
+    /// What runs the network when the fitted model scores. Default <see cref="ScoringEngine.Auto"/>: ONNX Runtime on the
+    /// CPU, TorchSharp on a GPU. Training always runs in TorchSharp. Also settable on the fitted transformer.
+    /// </summary>
+    public ScoringEngine ScoringEngine { get; set; } = ScoringEngine.Auto;
+
     /// <summary>Seed for weight initialisation, shuffling and dropout. Default <c>null</c>: drawn from the <c>MLContext</c>'s seed.</summary>
     public int? Seed { get; set; }
 
@@ -250,6 +256,8 @@ public abstract class ImageClassificationTrainerOptions
         if (NumberOfThreads is < 1)
             throw new ArgumentOutOfRangeException(nameof(NumberOfThreads), NumberOfThreads, "NumberOfThreads must be at least 1.");
         RequireName(Device, nameof(Device));
+        if (!Enum.IsDefined(ScoringEngine))
+            throw new ArgumentOutOfRangeException(nameof(ScoringEngine), ScoringEngine, "Unknown ScoringEngine.");
         Augmentation?.Validate();
         if (LearningRateSchedule is null)
             throw new ArgumentNullException(nameof(LearningRateSchedule), "LearningRateSchedule must be set (default: cosine).");

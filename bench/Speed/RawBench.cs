@@ -20,6 +20,7 @@ internal static class RawBench
     public static void TrainStep(BenchSettings s, int steps)
     {
         s.PrepareTorch();
+        if (Environment.GetEnvironmentVariable("LWML_EXP_MKLDNN") == "0") SetMkldnn(GlobalContext(), false);
         var options = s.CreateOptions(epochs: 1);
         manual_seed(1);
         using var model = options.CreateModel(s.Classes);
@@ -31,25 +32,43 @@ internal static class RawBench
         try
         {
             long step = 0;
+            // Time in each phase of the timed steps (the warm-up steps are left out): forward with the loss read back,
+            // zero_grad + backward, optimizer step, and the rest (learning rate set, batch accuracy read back).
+            var phases = new double[4];
+            var clock = new Stopwatch();
+            void Lap(int phase)
+            {
+                if (step >= s.Warmup) phases[phase] += clock.Elapsed.TotalMilliseconds;
+                clock.Restart();
+            }
             void Step()
             {
                 using var scope = NewDisposeScope();
+                clock.Restart();
                 var x = inputs[step % Batches];
                 var y = labels[step % Batches];
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = options.EffectiveLearningRate; // as the per-step schedule does
+                Lap(3);
                 var logits = model.call(x);
                 var loss = nn.functional.cross_entropy(logits, y, label_smoothing: options.LabelSmoothing);
                 _ = loss.item<float>();
+                Lap(0);
                 optimizer.zero_grad();
                 loss.backward();
+                Lap(1);
                 optimizer.step();
+                Lap(2);
                 _ = logits.argmax(1).eq(y).sum().item<long>();
+                Lap(3);
                 step++;
             }
             var rates = Repeat(s, steps, Step);
+            double timed = (double)steps * s.Repeats;
             Report.Emit("raw", "train_step", s, ("steps", steps), ("repeats", s.Repeats),
                 ("images_per_s", Stats.Median(rates)), ("images_per_s_all", Round(rates)),
-                ("ms_per_step", 1000.0 * s.BatchSize / Stats.Median(rates)));
+                ("ms_per_step", 1000.0 * s.BatchSize / Stats.Median(rates)),
+                ("ms_forward", phases[0] / timed), ("ms_backward", phases[1] / timed), ("ms_optimizer", phases[2] / timed),
+                ("ms_rest", phases[3] / timed));
         }
         finally
         {
@@ -112,6 +131,11 @@ internal static class RawBench
         }
         return rates;
     }
+
+    [System.Runtime.InteropServices.DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    private static extern IntPtr GlobalContext();
+    [System.Runtime.InteropServices.DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
+    private static extern void SetMkldnn(IntPtr context, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.I1)] bool enabled);
 
     public static double[] Round(IEnumerable<double> values, int digits = 1) => values.Select(v => Math.Round(v, digits)).ToArray();
 }

@@ -7,15 +7,20 @@ namespace Lightweight.ML.Bench.Speed;
 /// <summary>
 /// <c>score</c>: batch scoring of the test folder through <c>Transform</c> (decoding included), and the same network's
 /// batched forward on a tensor made in advance. <c>latency</c>: one image at a time through a PredictionEngine (file path
-/// in, prediction out: decode, resize, forward), and the network's batch-1 forward on a tensor.
+/// in, prediction out: decode, resize, forward), and the network's batch-1 forward on a tensor. The fitted model scores
+/// with the <see cref="ScoringEngine"/> given (the library's default: Auto, ONNX Runtime on the CPU); besides TorchSharp's
+/// raw forward (the PyTorch comparison), the engine's own forward on pre-decoded pixels is timed (<c>engine_forward</c>),
+/// the baseline of the pipeline's overhead.
 /// </summary>
 internal static class ScoringBench
 {
-    public static void Score(BenchSettings s, int steps)
+    public static void Score(BenchSettings s, int steps, ScoringEngine engine)
     {
         var ml = new MLContext(seed: 1);
         var chain = s.FitScoringModel(ml);
         var classifier = BenchSettings.Classifier(chain);
+        classifier.ScoringEngine = engine;
+        string used = classifier.EffectiveScoringEngine.ToString();
         var test = ml.Data.LoadImagesFromFolder(s.TestFolder);
         long images = test.GetRowCount() ?? 0;
 
@@ -39,8 +44,12 @@ internal static class ScoringBench
         }
         for (int i = 0; i < Math.Min(1, s.Warmup); i++) Pass(); // one untimed pass at most: a pass is the whole folder
         var rates = Enumerable.Range(0, s.Repeats).Select(_ => Pass()).ToList();
-        Report.Emit("score", "transform", s, ("images", images), ("repeats", s.Repeats),
+        Report.Emit("score", "transform", s, ("engine", used), ("images", images), ("repeats", s.Repeats),
             ("images_per_s", Stats.Median(rates)), ("images_per_s_all", RawBench.Round(rates)));
+
+        var engineRates = EngineForwardRates(classifier, s, steps);
+        Report.Emit("score", "engine_forward", s, ("engine", used), ("steps", steps), ("repeats", s.Repeats),
+            ("images_per_s", Stats.Median(engineRates)), ("images_per_s_all", RawBench.Round(engineRates)));
 
         var forward = RawBench.ForwardRates(classifier.Model, s, steps);
         Report.Emit("score", "raw_forward", s, ("steps", steps), ("repeats", s.Repeats),
@@ -48,29 +57,54 @@ internal static class ScoringBench
         classifier.Dispose();
     }
 
-    public static void Latency(BenchSettings s, int count)
+    public static void Latency(BenchSettings s, int count, ScoringEngine engine)
     {
         var ml = new MLContext(seed: 1);
         var chain = s.FitScoringModel(ml);
         var classifier = BenchSettings.Classifier(chain);
+        classifier.ScoringEngine = engine;
+        string used = classifier.EffectiveScoringEngine.ToString();
         var files = Directory.EnumerateFiles(s.TestFolder, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
         if (files.Length == 0) throw new ArgumentException($"No PNG files under '{s.TestFolder}'.");
 
         double[] times;
-        using (var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(chain,
+        using (var predictor = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(chain,
                    new PredictionEngineOptions { OwnsTransformer = false }))
         {
             var inputs = files.Select(f => new ImageInput { ImagePath = f }).ToArray(); // made before the clock starts
             var output = new ImagePrediction();
-            times = RawBench.CallMilliseconds(s, count, n => engine.Predict(inputs[n % inputs.Length], ref output));
+            times = RawBench.CallMilliseconds(s, count, n => predictor.Predict(inputs[n % inputs.Length], ref output));
         }
-        EmitLatency("prediction_engine", s, times);
+        EmitLatency("prediction_engine", s, times, ("engine", used));
+        EmitLatency("engine_forward_b1", s, EngineSingleImageMilliseconds(classifier, s, count), ("engine", used));
         EmitLatency("raw_forward_b1", s, RawBench.SingleImageMilliseconds(classifier.Model, s, count));
         classifier.Dispose();
     }
 
-    public static void EmitLatency(string impl, BenchSettings s, double[] milliseconds)
-        => Report.Emit("latency", impl, s, ("count", milliseconds.Length),
+    /// <summary>Images per second of the classifier's own scoring call (its engine) on a pre-made uint8 batch.</summary>
+    private static List<double> EngineForwardRates(ImageClassificationTransformer classifier, BenchSettings s, int steps)
+    {
+        using var pixels = RandomPixels(classifier, s.BatchSize);
+        var probabilities = new float[s.BatchSize * classifier.ClassNames.Count];
+        return RawBench.Repeat(s, steps, () => classifier.Score(pixels, probabilities));
+    }
+
+    /// <summary>Milliseconds per call of the classifier's own scoring call (its engine) on one pre-made image.</summary>
+    private static double[] EngineSingleImageMilliseconds(ImageClassificationTransformer classifier, BenchSettings s, int count)
+    {
+        using var pixels = RandomPixels(classifier, 1);
+        var probabilities = new float[classifier.ClassNames.Count];
+        return RawBench.CallMilliseconds(s, count, _ => classifier.Score(pixels, probabilities));
+    }
+
+    private static TorchSharp.torch.Tensor RandomPixels(ImageClassificationTransformer classifier, int n)
+    {
+        var p = classifier.Preprocessing;
+        return TorchSharp.torch.randint(0, 256, [n, p.Channels, p.ImageSize, p.ImageSize], TorchSharp.torch.ScalarType.Byte);
+    }
+
+    public static void EmitLatency(string impl, BenchSettings s, double[] milliseconds, params (string Key, object? Value)[] extra)
+        => Report.Emit("latency", impl, s, [.. extra, ("count", milliseconds.Length),
             ("p50_ms", Stats.Percentile(milliseconds, 50)), ("p99_ms", Stats.Percentile(milliseconds, 99)),
-            ("mean_ms", milliseconds.Average()), ("min_ms", milliseconds.Min()));
+            ("mean_ms", milliseconds.Average()), ("min_ms", milliseconds.Min())]);
 }

@@ -86,16 +86,27 @@ def create_sgd(model, batch):
                            lr=lr, momentum=0.9, nesterov=True), lr
 
 
-def train_step(model, optimizer, lr, x, y):
+def train_step(model, optimizer, lr, x, y, phases=None):
+    """One training step; with `phases` (a list of 4), adds the seconds spent in forward with the loss read back,
+    zero_grad + backward, optimizer step, and the rest (learning rate set, batch accuracy read back)."""
+    t0 = time.perf_counter()
     for group in optimizer.param_groups:
         group["lr"] = lr  # as the per-step schedule does
+    t1 = time.perf_counter()
     logits = model(x)
     loss = F.cross_entropy(logits, y, label_smoothing=0.1)
     loss.item()
+    t2 = time.perf_counter()
     optimizer.zero_grad()
     loss.backward()
+    t3 = time.perf_counter()
     optimizer.step()
-    return int(logits.argmax(1).eq(y).sum().item())
+    t4 = time.perf_counter()
+    correct = int(logits.argmax(1).eq(y).sum().item())
+    if phases is not None:
+        for i, dt in enumerate((t2 - t1, t3 - t2, t4 - t3, (t1 - t0) + (time.perf_counter() - t4))):
+            phases[i] += dt
+    return correct
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -304,15 +315,19 @@ def cmd_raw(a):
     xs = [torch.randn(a.batch_size, 3, a.image_size, a.image_size) for _ in range(BATCHES)]
     ys = [torch.randint(0, a.classes, (a.batch_size,)) for _ in range(BATCHES)]
     counter = [0]
+    phases = [0.0] * 4  # of the timed steps only
 
     def step():
         i = counter[0] % BATCHES
-        train_step(model, optimizer, lr, xs[i], ys[i])
+        train_step(model, optimizer, lr, xs[i], ys[i], phases if counter[0] >= a.warmup else None)
         counter[0] += 1
 
     rates = repeat(a, a.steps, step)
+    timed = a.steps * a.repeats / 1000
     emit("raw", "train_step", a, steps=a.steps, repeats=a.repeats, images_per_s=statistics.median(rates),
-         images_per_s_all=[round(r, 1) for r in rates], ms_per_step=1000 * a.batch_size / statistics.median(rates))
+         images_per_s_all=[round(r, 1) for r in rates], ms_per_step=1000 * a.batch_size / statistics.median(rates),
+         ms_forward=phases[0] / timed, ms_backward=phases[1] / timed, ms_optimizer=phases[2] / timed,
+         ms_rest=phases[3] / timed)
 
 
 def forward_rates(model, a):
