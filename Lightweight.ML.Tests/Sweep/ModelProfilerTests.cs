@@ -46,6 +46,11 @@ public sealed class ModelProfilerTests
         Assert.AreEqual("shufflenetv2-0.5x", profile.Model);
         Assert.IsTrue(profile.MFlops > 0 && profile.SingleImageMilliseconds > 0 && profile.BatchMillisecondsPerImage > 0, profile.ToString());
         Assert.AreEqual(Environment.ProcessorCount, profile.Threads, "NumberOfThreads null: one per core");
+        Assert.AreEqual(ScoringEngine.OnnxRuntime, profile.Engine, "measured in the engine the fitted model scores with (Auto: ONNX Runtime)");
+        options.ScoringEngine = ScoringEngine.TorchSharp;
+        var torchProfile = ModelProfiler.Measure(options, numClasses: 10, batchSize: 4, runs: 3, warmup: 1);
+        Assert.AreEqual(ScoringEngine.TorchSharp, torchProfile.Engine);
+        Assert.IsTrue(torchProfile.SingleImageMilliseconds > 0, torchProfile.ToString());
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ModelProfiler.Measure(options, numClasses: 0));
     }
 }

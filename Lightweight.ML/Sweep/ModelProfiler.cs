@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lightweight.ML.Export;
 using Lightweight.ML.Models;
 using Lightweight.ML.Native;
 using TorchSharp;
@@ -68,7 +69,8 @@ public static class ModelProfiler
     /// Builds the network <paramref name="options"/> describe (random weights: latency does not depend on them) and
     /// measures it: parameters, MFLOPs, and the median of <paramref name="runs"/> timed forwards at batch 1 and at
     /// batch <paramref name="batchSize"/> after <paramref name="warmup"/> untimed ones, on the CPU with the options'
-    /// thread count.
+    /// thread count, in the engine a fitted model scores with (<see cref="ImageClassificationTrainerOptions.ScoringEngine"/>:
+    /// ONNX Runtime by default, from uint8 pixels as the transformer feeds it; TorchSharp when chosen).
     /// </summary>
     /// <param name="options">Architecture, <see cref="ImageClassificationTrainerOptions.ImageSize"/>, input channels and threads.</param>
     /// <param name="numClasses">Classifier outputs.</param>
@@ -90,20 +92,33 @@ public static class ModelProfiler
         long parameters = CountParameters(model);
         double mflops = CountMFlops(model, options.ImageSize);
         model.eval();
-        double single = MedianForwardMilliseconds(model, 1, options.ImageSize, runs, warmup);
-        double batch = MedianForwardMilliseconds(model, batchSize, options.ImageSize, runs, warmup) / batchSize;
-        return new ModelProfile(ModelNames.Of(options), options.ImageSize, numClasses, parameters, mflops, single, batch, batchSize, torch.get_num_threads());
+        bool onnx = options.ScoringEngine == ScoringEngine.OnnxRuntime
+                    || (options.ScoringEngine == ScoringEngine.Auto && OnnxArchitectures.IsSupported(model));
+        using var scorer = onnx ? new OnnxRuntimeScorer(model, options.CreatePreprocessing(), torch.get_num_threads()) : null;
+        Action<Tensor, float[]> forward = scorer is not null
+            ? (pixels, probabilities) => scorer.Score(pixels, probabilities)
+            : (pixels, _) =>
+            {
+                using var scope = NewDisposeScope();
+                model.call(pixels.to(ScalarType.Float32)); // timing only: the values do not matter
+            };
+        double single = MedianForwardMilliseconds(forward, 1, model, options.ImageSize, runs, warmup);
+        double batch = MedianForwardMilliseconds(forward, batchSize, model, options.ImageSize, runs, warmup) / batchSize;
+        return new ModelProfile(ModelNames.Of(options), options.ImageSize, numClasses, parameters, mflops, single, batch, batchSize,
+            scorer?.Threads ?? torch.get_num_threads(), onnx ? ScoringEngine.OnnxRuntime : ScoringEngine.TorchSharp);
     }
 
-    private static double MedianForwardMilliseconds(ImageClassifierModel model, int batch, int imageSize, int runs, int warmup)
+    private static double MedianForwardMilliseconds(Action<Tensor, float[]> forward, int batch, ImageClassifierModel model, int imageSize,
+        int runs, int warmup)
     {
         using var _ = torch.no_grad();
-        using var input = randn(batch, model.InChannels, imageSize, imageSize);
+        using var pixels = randint(0, 256, [batch, model.InChannels, imageSize, imageSize], ScalarType.Byte);
+        var probabilities = new float[batch * model.NumClasses];
         var times = new double[runs];
         for (int i = -warmup; i < runs; i++)
         {
             var clock = Stopwatch.StartNew();
-            using (model.call(input)) { }
+            forward(pixels, probabilities);
             if (i >= 0) times[i] = clock.Elapsed.TotalMilliseconds;
         }
         Array.Sort(times);

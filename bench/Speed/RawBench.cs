@@ -20,7 +20,6 @@ internal static class RawBench
     public static void TrainStep(BenchSettings s, int steps)
     {
         s.PrepareTorch();
-        if (Environment.GetEnvironmentVariable("LWML_EXP_MKLDNN") == "0") SetMkldnn(GlobalContext(), false);
         var options = s.CreateOptions(epochs: 1);
         manual_seed(1);
         using var model = options.CreateModel(s.Classes);
@@ -131,11 +130,6 @@ internal static class RawBench
         }
         return rates;
     }
-
-    [System.Runtime.InteropServices.DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
-    private static extern IntPtr GlobalContext();
-    [System.Runtime.InteropServices.DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
-    private static extern void SetMkldnn(IntPtr context, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.I1)] bool enabled);
 
     public static double[] Round(IEnumerable<double> values, int digits = 1) => values.Select(v => Math.Round(v, digits)).ToArray();
 }

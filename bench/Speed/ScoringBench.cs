@@ -76,9 +76,38 @@ internal static class ScoringBench
             times = RawBench.CallMilliseconds(s, count, n => predictor.Predict(inputs[n % inputs.Length], ref output));
         }
         EmitLatency("prediction_engine", s, times, ("engine", used));
+        EmitRowPath(classifier, s, files, count, used);
         EmitLatency("engine_forward_b1", s, EngineSingleImageMilliseconds(classifier, s, count), ("engine", used));
         EmitLatency("raw_forward_b1", s, RawBench.SingleImageMilliseconds(classifier.Model, s, count));
         classifier.Dispose();
+    }
+
+    /// <summary>
+    /// The PredictionEngine's per-row work in its three parts, each timed on its own over the same files: decode
+    /// (<c>MLImage.CreateFromFile</c>, as LoadImages does), preprocessing (<see cref="Data.ImageBatchBuilder"/>: to the
+    /// network's channels and size as uint8 planes) and the engine's scoring call. p50 of each, in milliseconds.
+    /// </summary>
+    private static void EmitRowPath(ImageClassificationTransformer classifier, BenchSettings s, string[] files, int count, string engine)
+    {
+        var probabilities = new float[classifier.ClassNames.Count];
+        double[] decode = RawBench.CallMilliseconds(s, count, n => MLImage.CreateFromFile(files[n % files.Length]).Dispose());
+        var images = files.Take(Math.Min(files.Length, 64)).Select(MLImage.CreateFromFile).ToArray();
+        using var builder = new Data.ImageBatchBuilder(classifier.Preprocessing, maxRunLength: 1);
+        double[] preprocess = RawBench.CallMilliseconds(s, count, n =>
+        {
+            builder.Add(images[n % images.Length]);
+            builder.Build().Dispose();
+        });
+        double[] score = RawBench.CallMilliseconds(s, count, n =>
+        {
+            builder.Add(images[n % images.Length]);
+            using var pixels = builder.Build();
+            classifier.Score(pixels, probabilities);
+        });
+        foreach (var image in images) image.Dispose();
+        Report.Emit("latency", "row_path", s, ("engine", engine), ("count", count),
+            ("decode_p50_ms", Stats.Percentile(decode, 50)), ("preprocess_p50_ms", Stats.Percentile(preprocess, 50)),
+            ("preprocess_and_score_p50_ms", Stats.Percentile(score, 50)));
     }
 
     /// <summary>Images per second of the classifier's own scoring call (its engine) on a pre-made uint8 batch.</summary>
