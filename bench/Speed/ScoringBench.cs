@@ -68,6 +68,8 @@ internal static class ScoringBench
         if (files.Length == 0) throw new ArgumentException($"No PNG files under '{s.TestFolder}'.");
 
         double[] times;
+        int[] gcBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        using var gcListener = new GcReasons();
         using (var predictor = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(chain,
                    new PredictionEngineOptions { OwnsTransformer = false }))
         {
@@ -75,7 +77,9 @@ internal static class ScoringBench
             var output = new ImagePrediction();
             times = RawBench.CallMilliseconds(s, count, n => predictor.Predict(inputs[n % inputs.Length], ref output));
         }
-        EmitLatency("prediction_engine", s, times, ("engine", used));
+        // .NET collections during the warm-up and timed predictions: a gen-2 collection stops every managed thread.
+        int[] gcs = [GC.CollectionCount(0) - gcBefore[0], GC.CollectionCount(1) - gcBefore[1], GC.CollectionCount(2) - gcBefore[2]];
+        EmitLatency("prediction_engine", s, times, ("engine", used), ("gc_collections_gen0_1_2", gcs), ("gc_reasons", string.Join(",", gcListener.Seen)));
         EmitRowPath(classifier, s, files, count, used);
         EmitLatency("engine_forward_b1", s, EngineSingleImageMilliseconds(classifier, s, count), ("engine", used));
         EmitLatency("raw_forward_b1", s, RawBench.SingleImageMilliseconds(classifier.Model, s, count));
@@ -90,24 +94,31 @@ internal static class ScoringBench
     private static void EmitRowPath(ImageClassificationTransformer classifier, BenchSettings s, string[] files, int count, string engine)
     {
         var probabilities = new float[classifier.ClassNames.Count];
+        int gen2 = GC.CollectionCount(2);
         double[] decode = RawBench.CallMilliseconds(s, count, n => MLImage.CreateFromFile(files[n % files.Length]).Dispose());
+        int decodeGen2 = GC.CollectionCount(2) - gen2;
         var images = files.Take(Math.Min(files.Length, 64)).Select(MLImage.CreateFromFile).ToArray();
         using var builder = new Data.ImageBatchBuilder(classifier.Preprocessing, maxRunLength: 1);
+        gen2 = GC.CollectionCount(2);
         double[] preprocess = RawBench.CallMilliseconds(s, count, n =>
         {
             builder.Add(images[n % images.Length]);
             builder.Build().Dispose();
         });
+        int preprocessGen2 = GC.CollectionCount(2) - gen2;
+        gen2 = GC.CollectionCount(2);
         double[] score = RawBench.CallMilliseconds(s, count, n =>
         {
             builder.Add(images[n % images.Length]);
             using var pixels = builder.Build();
             classifier.Score(pixels, probabilities);
         });
+        int scoreGen2 = GC.CollectionCount(2) - gen2;
         foreach (var image in images) image.Dispose();
         Report.Emit("latency", "row_path", s, ("engine", engine), ("count", count),
             ("decode_p50_ms", Stats.Percentile(decode, 50)), ("preprocess_p50_ms", Stats.Percentile(preprocess, 50)),
-            ("preprocess_and_score_p50_ms", Stats.Percentile(score, 50)));
+            ("preprocess_and_score_p50_ms", Stats.Percentile(score, 50)), ("decode_gen2_collections", decodeGen2),
+            ("preprocess_gen2_collections", preprocessGen2), ("preprocess_and_score_gen2_collections", scoreGen2));
     }
 
     /// <summary>Images per second of the classifier's own scoring call (its engine) on a pre-made uint8 batch.</summary>
