@@ -206,7 +206,7 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// The ONNX Runtime session of the current weights (called under the forward lock); null when <see cref="ScoringEngine.Auto"/>
-    /// finds that the network does not convert, which makes TorchSharp score from then on.
+    /// finds that the network does not convert or ONNX Runtime rejects its graph, which makes TorchSharp score from then on.
     /// </summary>
     private OnnxRuntimeScorer? OnnxSession()
     {
@@ -218,7 +218,7 @@ public sealed class ImageClassificationTransformer : ITransformer, IDisposable
         {
             return _onnx = new OnnxRuntimeScorer(_model, Preprocessing, get_num_threads());
         }
-        catch (NotSupportedException) when (_scoringEngine == ScoringEngine.Auto)
+        catch (Exception e) when (_scoringEngine == ScoringEngine.Auto && e is NotSupportedException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             _onnxUnavailable = true;
             return null;
