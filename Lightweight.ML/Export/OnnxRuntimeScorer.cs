@@ -9,7 +9,8 @@ namespace Lightweight.ML.Export;
 /// <summary>
 /// A network scored in ONNX Runtime: the graph <see cref="OnnxExport"/> writes (pixels 0–255 in, normalisation, the
 /// network with batch norms folded, softmax out), built in memory from the network's weights at construction. Two
-/// sessions of that graph, each made on first use: batches run with <c>threads</c> intra-op threads whose workers do not
+/// sessions of that graph: the single-image one made at construction (so a graph ONNX Runtime rejects fails there), the
+/// batch one on first use. Batches run with <c>threads</c> intra-op threads whose workers do not
 /// spin-wait between calls (they would take the cores the next batch's decoding needs), single images on the calling
 /// thread alone (measured on 2 cores: a batch-1 forward is faster with one thread than with two, and its p99 far lower,
 /// because nothing is handed to a pool thread). A snapshot: later changes to the network's weights are not seen (make a
@@ -24,7 +25,8 @@ internal sealed class OnnxRuntimeScorer : IDisposable
     private readonly byte[] _graph;
     private readonly RunOptions _runOptions = new();
     private readonly int _channels, _size, _classes;
-    private InferenceSession? _batchSession, _singleSession;
+    private readonly InferenceSession _singleSession;
+    private InferenceSession? _batchSession;
 
     /// <exception cref="NotSupportedException">The network (or a module in it) has no ONNX conversion.</exception>
     public OnnxRuntimeScorer(ImageClassifierModel model, ImagePreprocessing preprocessing, int threads)
@@ -50,7 +52,7 @@ internal sealed class OnnxRuntimeScorer : IDisposable
         if (destination.Length < outputLength)
             throw new ArgumentException($"Destination holds {destination.Length} values; {outputLength} needed.", nameof(destination));
         var session = n == 1 || Threads == 1
-            ? _singleSession ??= CreateSession(1)
+            ? _singleSession
             : _batchSession ??= CreateSession(Threads);
 
         var input = ArrayPool<float>.Shared.Rent(inputLength);
@@ -76,7 +78,7 @@ internal sealed class OnnxRuntimeScorer : IDisposable
     public void Dispose()
     {
         _batchSession?.Dispose();
-        _singleSession?.Dispose();
+        _singleSession.Dispose();
         _runOptions.Dispose();
     }
 
